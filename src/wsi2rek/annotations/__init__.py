@@ -1,0 +1,1 @@
+"""Annotation readers (SlideRunner databases) and annotation value types."""

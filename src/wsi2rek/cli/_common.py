@@ -1,0 +1,25 @@
+"""Helpers shared by the CLI subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+__all__ = ["add_json_flag", "print_json", "show_progress"]
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    """Add ``--json``: machine-readable output on stdout, no progress bars."""
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as indented, key-sorted JSON on stdout."""
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """True when a progress bar should be shown: a terminal on stderr and no ``--json``."""
+    return not getattr(args, "json", False) and sys.stderr.isatty()

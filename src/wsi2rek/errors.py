@@ -1,0 +1,235 @@
+"""The exceptions and warnings wsi2rek raises.
+
+Every exception derives from :class:`Wsi2RekError`, and also from the builtin a caller
+would naturally catch (:class:`FileNotFoundError`, :class:`ValueError`, ...), so both
+``except Wsi2RekError`` and ``except ValueError`` work. Each carries structured fields
+(the offending path, slide, table, line or annotation uid) besides its message, which
+always says what was expected, what was found and where.
+
+Warnings derive from :class:`Wsi2RekWarning` (a :class:`UserWarning`) so they can be
+filtered as one family.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "AnnotationError",
+    "AwsError",
+    "DatabaseError",
+    "DatabaseNotFoundError",
+    "DatasetError",
+    "DatasetMismatchError",
+    "DetectionError",
+    "LabelMapError",
+    "ManifestError",
+    "RegionError",
+    "SamplingError",
+    "SchemaError",
+    "SkippedAnnotationWarning",
+    "SlideError",
+    "SlideLookupError",
+    "SlideNotFoundError",
+    "SlideReadError",
+    "UnsupportedSlideError",
+    "Wsi2RekError",
+    "Wsi2RekWarning",
+]
+
+
+class Wsi2RekError(Exception):
+    """Root of every error raised by wsi2rek."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- slides ---------------------------------------------------------------------------
+
+
+class SlideError(Wsi2RekError):
+    """A slide file could not be used. ``path`` names the file."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+class SlideNotFoundError(SlideError, FileNotFoundError):
+    """The slide file does not exist."""
+
+
+class UnsupportedSlideError(SlideError, ValueError):
+    """No backend can open the file; ``tried`` lists each backend and why it declined."""
+
+    def __init__(
+        self, message: str, *, path: str | Path | None = None, tried: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, path=path)
+        self.tried = tried
+
+
+class SlideReadError(SlideError, OSError):
+    """The slide opened but a region could not be decoded; ``region`` is (x, y, w, h, level)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        region: tuple[int, int, int, int, int] | None = None,
+    ) -> None:
+        super().__init__(message, path=path)
+        self.region = region
+
+
+class RegionError(Wsi2RekError, ValueError):
+    """A requested region is invalid (negative or zero size, unknown level)."""
+
+
+# --- annotation databases ---------------------------------------------------------------
+
+
+class DatabaseError(Wsi2RekError, ValueError):
+    """An annotation database could not be read; ``path`` and ``table`` say where."""
+
+    def __init__(
+        self, message: str, *, path: str | Path | None = None, table: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+        self.table = table
+
+
+class DatabaseNotFoundError(DatabaseError, FileNotFoundError):
+    """The database file does not exist."""
+
+
+class SchemaError(DatabaseError):
+    """A required table or column is missing; ``column`` names it when it is a column."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        table: str | None = None,
+        column: str | None = None,
+    ) -> None:
+        super().__init__(message, path=path, table=table)
+        self.column = column
+
+
+class SlideLookupError(DatabaseError, LookupError):
+    """A slide name is unknown or ambiguous in a database; ``candidates`` lists near names."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        slide: str | int | None = None,
+        candidates: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, path=path, table="Slides")
+        self.slide = slide
+        self.candidates = candidates
+
+
+class AnnotationError(Wsi2RekError, ValueError):
+    """An annotation cannot be used as asked (e.g. a spot radius in micrometres without MPP)."""
+
+    def __init__(
+        self, message: str, *, uid: int | None = None, slide: int | str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.uid = uid
+        self.slide = slide
+
+
+# --- datasets ---------------------------------------------------------------------------
+
+
+class LabelMapError(Wsi2RekError, ValueError):
+    """A label map is empty, malformed, or names classes the database does not have."""
+
+
+class SamplingError(Wsi2RekError, ValueError):
+    """Sampling parameters cannot work (patch size out of range, margin leaving no room...)."""
+
+    def __init__(self, message: str, *, slide: str | None = None) -> None:
+        super().__init__(message)
+        self.slide = slide
+
+
+class DatasetError(Wsi2RekError, OSError):
+    """A dataset folder could not be written or read; ``path`` names it."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+class DatasetMismatchError(DatasetError):
+    """An output folder holds a dataset built with different parameters; it is not mixed."""
+
+
+class ManifestError(Wsi2RekError, ValueError):
+    """A manifest line is malformed; ``path`` and 1-based ``line`` say where, ``code`` what."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+        self.line = line
+        self.code = code
+
+
+# --- AWS and detection ------------------------------------------------------------------
+
+
+class AwsError(Wsi2RekError, RuntimeError):
+    """An AWS call failed; ``operation``, ``resource`` (bucket, ARN) and ``code`` say which."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        resource: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.resource = resource
+        self.code = code
+
+
+class DetectionError(Wsi2RekError, RuntimeError):
+    """A detector failed on a tile or image; ``tile`` is the level-0 window when known."""
+
+    def __init__(self, message: str, *, tile: tuple[int, int, int, int] | None = None) -> None:
+        super().__init__(message)
+        self.tile = tile
+
+
+# --- warnings ---------------------------------------------------------------------------
+
+
+class Wsi2RekWarning(UserWarning):
+    """Root of every warning wsi2rek emits."""
+
+
+class SkippedAnnotationWarning(Wsi2RekWarning):
+    """Annotations were skipped (image annotations, unknown types, degenerate shapes)."""

@@ -1,0 +1,1 @@
+"""Samplers that plan patches: object-centred, background and grid; split by slide."""

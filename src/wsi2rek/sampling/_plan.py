@@ -1,0 +1,172 @@
+"""Patch plans: what to cut from which slide, decided before any pixel is read.
+
+A :class:`PatchSpec` names a slide, a level-0 window, the split it belongs to and the
+labelled boxes inside it. Plans are pure data: they can be saved as JSON lines,
+inspected, and executed again to give the same dataset byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path, PurePath
+from typing import Any, Literal
+
+import attrs
+
+from wsi2rek.errors import SamplingError
+from wsi2rek.geometry import Box
+
+__all__ = ["SPLITS", "LabeledBox", "PatchSpec", "Skip", "Split"]
+
+Split = Literal["train", "test"]
+SPLITS: tuple[Split, ...] = ("train", "test")
+
+
+def _split(value: str) -> Split:
+    if value not in SPLITS:
+        raise SamplingError(f"split must be 'train' or 'test', got {value!r}")
+    return value  # narrowed by the membership test above
+
+
+def _integral_window(_instance: object, _attribute: object, value: Box) -> None:
+    coords = (value.left, value.top, value.right, value.bottom)
+    if any(c != int(c) for c in coords) or value.is_empty:
+        raise SamplingError(f"a patch window must have whole-pixel, non-empty bounds, got {value}")
+
+
+def _box_tuple(boxes: Iterable[LabeledBox]) -> tuple[LabeledBox, ...]:
+    return tuple(boxes)
+
+
+@attrs.frozen
+class LabeledBox:
+    """A labelled object in level-0 pixels.
+
+    Attributes:
+        label: Rekognition label name.
+        box: Level-0 box (already clipped to the window when ``clipped``).
+        annotation: uid of the source annotation, when it came from one.
+        clipped: True when only the visible part of the object is kept (``clip`` policy).
+    """
+
+    label: str
+    box: Box
+    annotation: int | None = None
+    clipped: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        b = self.box
+        return {
+            "label": self.label,
+            "box": [b.left, b.top, b.right, b.bottom],
+            "annotation": self.annotation,
+            "clipped": self.clipped,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LabeledBox:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            label=str(data["label"]),
+            box=Box(*data["box"]),
+            annotation=data.get("annotation"),
+            clipped=bool(data.get("clipped", False)),
+        )
+
+
+@attrs.frozen
+class PatchSpec:
+    """One patch to cut: ``slide`` file name, level-0 ``window``, ``split`` and ``boxes``.
+
+    ``boxes`` are in level-0 pixels and lie inside ``window``; :meth:`patch_boxes` gives
+    them in the patch frame. ``sampler`` says which sampler made it and ``target`` the
+    annotation uid an object-centred window was placed around.
+    """
+
+    slide: str
+    window: Box = attrs.field(validator=_integral_window)
+    split: Split = attrs.field(converter=_split)
+    boxes: tuple[LabeledBox, ...] = attrs.field(default=(), converter=_box_tuple)
+    sampler: str = "object"
+    target: int | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` of the patch in pixels."""
+        return int(self.window.width), int(self.window.height)
+
+    @property
+    def name(self) -> str:
+        """A stable file stem, unique per slide and window.
+
+        Its form is ``<slide stem>_x<left>_y<top>_<w>x<h>``.
+        """
+        stem = PurePath(self.slide).stem.replace(" ", "_")
+        w, h = self.size
+        return f"{stem}_x{int(self.window.left)}_y{int(self.window.top)}_{w}x{h}"
+
+    def patch_boxes(self) -> list[tuple[str, Box]]:
+        """``(label, box)`` pairs in the patch frame (origin at the window's top-left)."""
+        dx, dy = -self.window.left, -self.window.top
+        return [(b.label, b.box.translate(dx, dy)) for b in self.boxes]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        w = self.window
+        return {
+            "slide": self.slide,
+            "window": [int(w.left), int(w.top), int(w.right), int(w.bottom)],
+            "split": self.split,
+            "boxes": [b.to_dict() for b in self.boxes],
+            "sampler": self.sampler,
+            "target": self.target,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PatchSpec:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            slide=str(data["slide"]),
+            window=Box(*data["window"]),
+            split=data["split"],
+            boxes=tuple(LabeledBox.from_dict(b) for b in data.get("boxes", ())),
+            sampler=str(data.get("sampler", "object")),
+            target=data.get("target"),
+        )
+
+
+@attrs.frozen
+class Skip:
+    """An input left out of a plan, and why (every skip is counted and reported).
+
+    Attributes:
+        reason: A short machine-readable reason, e.g. ``"window_rejected"``.
+        slide: Slide file name, when the skip concerns one slide.
+        annotation: Annotation uid, when it concerns one annotation.
+        detail: A human-readable sentence.
+    """
+
+    reason: str
+    slide: str | None = None
+    annotation: int | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return attrs.asdict(self)
+
+
+def write_jsonl(patches: Iterable[PatchSpec], path: str | Path) -> None:
+    """Write patch specs as JSON lines (one per patch) to ``path``."""
+    with Path(path).open("w", encoding="utf-8") as f:
+        f.writelines(json.dumps(p.to_dict(), sort_keys=True) + "\n" for p in patches)
+
+
+def read_jsonl(path: str | Path) -> Iterator[PatchSpec]:
+    """Read patch specs written by :func:`write_jsonl`."""
+    with Path(path).open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield PatchSpec.from_dict(json.loads(line))

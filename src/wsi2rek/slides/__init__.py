@@ -1,0 +1,1 @@
+"""Slide readers: the SlideSource contract and its OpenSlide and Pillow backends."""
