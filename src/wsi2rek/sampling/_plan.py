@@ -7,6 +7,7 @@ inspected, and executed again to give the same dataset byte for byte.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePath
@@ -17,7 +18,16 @@ import attrs
 from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box
 
-__all__ = ["SPLITS", "LabeledBox", "PatchSpec", "Skip", "Split"]
+__all__ = [
+    "SPLITS",
+    "LabeledBox",
+    "PatchPlan",
+    "PatchSpec",
+    "Skip",
+    "Split",
+    "read_jsonl",
+    "write_jsonl",
+]
 
 Split = Literal["train", "test"]
 SPLITS: tuple[Split, ...] = ("train", "test")
@@ -170,3 +180,94 @@ def read_jsonl(path: str | Path) -> Iterator[PatchSpec]:
         for line in f:
             if line.strip():
                 yield PatchSpec.from_dict(json.loads(line))
+
+
+def _spec_tuple(patches: Iterable[PatchSpec]) -> tuple[PatchSpec, ...]:
+    return tuple(patches)
+
+
+def _skip_tuple(skips: Iterable[Skip]) -> tuple[Skip, ...]:
+    return tuple(skips)
+
+
+@attrs.frozen
+class PatchPlan:
+    """A whole dataset plan: every patch, where each slide is, and what was left out.
+
+    Attributes:
+        patches: The patches, in the order their manifest lines are written.
+        slide_paths: Slide file name (as in ``PatchSpec.slide``) -> path on disk.
+        labels: Rekognition label names; a label's manifest ``class_id`` is its index.
+        params: JSON-ready parameters that produced the plan (seed, label map, sampler
+            options...). Two plans with the same params and patches build the same dataset.
+        skipped: Every input left out, with its reason.
+        objects: Slide file name -> every labelled object on that slide (level-0), for
+            previews and evaluation.
+    """
+
+    patches: tuple[PatchSpec, ...] = attrs.field(converter=_spec_tuple)
+    slide_paths: Mapping[str, str]
+    labels: tuple[str, ...]
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    skipped: tuple[Skip, ...] = attrs.field(default=(), converter=_skip_tuple)
+    objects: Mapping[str, tuple[LabeledBox, ...]] = attrs.field(factory=dict)
+
+    @property
+    def class_ids(self) -> dict[str, int]:
+        """Label name -> manifest ``class_id``."""
+        return {name: i for i, name in enumerate(self.labels)}
+
+    def split(self, split: Split) -> tuple[PatchSpec, ...]:
+        """The patches of one split, in plan order."""
+        return tuple(p for p in self.patches if p.split == split)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (round-trips through :meth:`from_dict`)."""
+        return {
+            "labels": list(self.labels),
+            "params": dict(self.params),
+            "slide_paths": dict(self.slide_paths),
+            "patches": [p.to_dict() for p in self.patches],
+            "skipped": [s.to_dict() for s in self.skipped],
+            "objects": {k: [b.to_dict() for b in v] for k, v in self.objects.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PatchPlan:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            patches=(PatchSpec.from_dict(p) for p in data["patches"]),
+            slide_paths={str(k): str(v) for k, v in data["slide_paths"].items()},
+            labels=tuple(data["labels"]),
+            params=dict(data.get("params", {})),
+            skipped=(Skip(**s) for s in data.get("skipped", ())),
+            objects={
+                str(k): tuple(LabeledBox.from_dict(b) for b in v)
+                for k, v in data.get("objects", {}).items()
+            },
+        )
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the parameters, labels and patches (not of slide locations)."""
+        canonical = json.dumps(
+            {
+                "labels": list(self.labels),
+                "params": dict(self.params),
+                "patches": [p.to_dict() for p in self.patches],
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def save(self, path: str | Path) -> None:
+        """Write the plan as JSON (atomically: temporary name, then rename)."""
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), sort_keys=True), encoding="utf-8")
+        tmp.replace(target)
+
+    @classmethod
+    def load(cls, path: str | Path) -> PatchPlan:
+        """Read a plan written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
