@@ -52,7 +52,7 @@ class Wsi2RekError(Exception):
 # --- slides ---------------------------------------------------------------------------
 
 
-class SlideError(Wsi2RekError):
+class SlideError(Wsi2RekError, OSError):
     """A slide file could not be used. ``path`` names the file."""
 
     def __init__(self, message: str, *, path: str | Path | None = None) -> None:
@@ -74,7 +74,7 @@ class UnsupportedSlideError(SlideError, ValueError):
         self.tried = tried
 
 
-class SlideReadError(SlideError, OSError):
+class SlideReadError(SlideError):
     """The slide opened but a region could not be decoded; ``region`` is (x, y, w, h, level)."""
 
     def __init__(

@@ -151,11 +151,10 @@ class Box:
 
     def intersects(self, other: Box) -> bool:
         """True when the two boxes overlap with positive area."""
+        # Same rule as intersection(): an empty box overlaps nothing.
         return (
-            self.left < other.right
-            and other.left < self.right
-            and self.top < other.bottom
-            and other.top < self.bottom
+            max(self.left, other.left) < min(self.right, other.right)
+            and max(self.top, other.top) < min(self.bottom, other.bottom)
         )
 
     def contains(self, other: Box | Point, margin: float = 0.0) -> bool:
