@@ -1,0 +1,467 @@
+"""Synthetic slides and images with an H&E-like texture and dark round "cells".
+
+:func:`make_slide` writes a pyramidal, tiled JPEG TIFF that OpenSlide opens (Aperio-style
+SVS or generic tiled TIFF); :func:`make_image` writes a plain PNG/JPEG/TIFF for the Pillow
+backend. Both paint the same kind of scene:
+
+* glass: near-white background (every channel >= 240);
+* tissue: pink/purple noise with lighter nuclei-like spots, every channel kept >= 150 so
+  that no texture pixel is ever as dark as a cell, even after JPEG compression;
+* cells: filled discs of a flat dark purple (every channel <= 90) centred on the given
+  level-0 points, covering the pixels whose centre ``(col + 0.5, row + 0.5)`` lies within
+  ``cell_radius`` of the point. A threshold at ~110 finds them and nothing else.
+
+The scene is generated strip by strip from a small pool of texture tiles (flipped and
+reused), so a 10,000 x 8,000 slide takes a few seconds and about one level-1 array of
+memory. Everything is deterministic for a ``seed``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Literal
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from wsi2rek.geometry import Point
+
+__all__ = ["make_image", "make_slide"]
+
+_TEX = 256  # side of one texture tile in the pool
+_POOL = 8  # distinct texture tiles (x 4 flips)
+_GLASS = np.array([244, 243, 246], dtype=np.uint8)
+_CELL = np.array([72, 38, 92], dtype=np.uint8)
+_TEXTURE_MIN = 150
+_MIN_LEVEL_SIDE = 1000
+
+PointLike = Point | tuple[float, float]
+
+
+@attrs.frozen
+class _Ellipse:
+    cx: float
+    cy: float
+    a: float  # semi-axis along the rotated x axis
+    b: float
+    theta: float
+
+    def row_span(self, y: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Return the x interval ``[lo, hi)`` covered on each row centre ``y`` (NaN if none)."""
+        c, s = math.cos(self.theta), math.sin(self.theta)
+        dy = y - self.cy
+        qa = c * c / self.a**2 + s * s / self.b**2
+        qb = 2.0 * dy * c * s * (1.0 / self.a**2 - 1.0 / self.b**2)
+        qc = dy * dy * (s * s / self.a**2 + c * c / self.b**2) - 1.0
+        disc = qb * qb - 4.0 * qa * qc
+        with np.errstate(invalid="ignore"):
+            root = np.sqrt(disc)
+        lo = self.cx + (-qb - root) / (2.0 * qa)
+        hi = self.cx + (-qb + root) / (2.0 * qa)
+        return lo, hi
+
+
+@attrs.frozen
+class _Scene:
+    width: int
+    height: int
+    pool: NDArray[np.uint8]  # (n, _TEX, _TEX, 3)
+    choice: NDArray[np.intp]  # (tiles_y, tiles_x) index into pool
+    ellipses: tuple[_Ellipse, ...] | None  # None: tissue everywhere
+    cells: NDArray[np.float64]  # (n, 2) level-0 x, y
+    cell_radius: float
+
+    def render(self, x0: int, y0: int, w: int, h: int) -> NDArray[np.uint8]:
+        """Render the level-0 region ``(x0, y0, w, h)`` (inside the scene) as RGB."""
+        tx0, ty0 = x0 // _TEX, y0 // _TEX
+        tx1, ty1 = (x0 + w - 1) // _TEX + 1, (y0 + h - 1) // _TEX + 1
+        idx = self.choice[ty0:ty1, tx0:tx1]
+        # (ty, tx, T, T, 3) -> (ty*T, tx*T, 3), then crop to the region
+        big = self.pool[idx].transpose(0, 2, 1, 3, 4).reshape(idx.shape[0] * _TEX, -1, 3)
+        ox, oy = x0 - tx0 * _TEX, y0 - ty0 * _TEX
+        out = np.ascontiguousarray(big[oy : oy + h, ox : ox + w])
+        if self.ellipses is not None:
+            self._apply_glass(out, x0, y0)
+        self._paint_cells(out, x0, y0)
+        return out
+
+    def _apply_glass(self, out: NDArray[np.uint8], x0: int, y0: int) -> None:
+        h, w = out.shape[:2]
+        ys = np.arange(y0, y0 + h, dtype=np.float64) + 0.5
+        spans = [e.row_span(ys) for e in self.ellipses or ()]
+        glass = np.ones((h, w), dtype=bool)
+        for lo, hi in spans:
+            # pixel col is inside when lo <= col + 0.5 < hi
+            start = np.clip(np.ceil(np.nan_to_num(lo, nan=np.inf) - 0.5 - x0), 0, w)
+            stop = np.clip(np.ceil(np.nan_to_num(hi, nan=-np.inf) - 0.5 - x0), 0, w)
+            for r in np.flatnonzero(stop > start):
+                glass[r, int(start[r]) : int(stop[r])] = False
+        out[glass] = _GLASS
+
+    def _paint_cells(self, out: NDArray[np.uint8], x0: int, y0: int) -> None:
+        if not len(self.cells):
+            return
+        h, w = out.shape[:2]
+        r = self.cell_radius
+        cx, cy = self.cells[:, 0], self.cells[:, 1]
+        near = (cx + r >= x0) & (cx - r <= x0 + w) & (cy + r >= y0) & (cy - r <= y0 + h)
+        for px, py in self.cells[near]:
+            c0 = max(math.floor(px - r - x0), 0)
+            c1 = min(math.ceil(px + r - x0) + 1, w)
+            r0 = max(math.floor(py - r - y0), 0)
+            r1 = min(math.ceil(py + r - y0) + 1, h)
+            if c1 <= c0 or r1 <= r0:
+                continue
+            cols = np.arange(c0, c1) + x0 + 0.5 - px
+            rows = np.arange(r0, r1) + y0 + 0.5 - py
+            disc = rows[:, None] ** 2 + cols[None, :] ** 2 <= r * r
+            out[r0:r1, c0:c1][disc] = _CELL
+
+
+def _smooth_noise(rng: np.random.Generator, grid: int) -> NDArray[np.float64]:
+    coarse = rng.random((grid, grid)).astype(np.float32)
+    img = Image.fromarray(coarse, mode="F").resize((_TEX, _TEX), Image.Resampling.BICUBIC)
+    return np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0)
+
+
+def _texture_tile(rng: np.random.Generator) -> NDArray[np.uint8]:
+    """One H&E-like tile: pink stroma, lighter purple nuclei-like spots, fine noise."""
+    pink_a = np.array([238.0, 182.0, 214.0])
+    pink_b = np.array([214.0, 156.0, 198.0])
+    purple = np.array([176.0, 150.0, 206.0])
+    mix = _smooth_noise(rng, 6)[..., None]
+    tile = pink_a * (1.0 - mix) + pink_b * mix
+    yy, xx = np.mgrid[0:_TEX, 0:_TEX].astype(np.float64) + 0.5
+    for _ in range(int(rng.integers(18, 34))):
+        sx, sy = rng.uniform(0, _TEX, size=2)
+        rad = rng.uniform(3.0, 8.0)
+        d = np.hypot(xx - sx, yy - sy) / rad
+        alpha = np.sqrt(np.clip(1.0 - d, 0.0, 1.0))[..., None]
+        tile = tile * (1.0 - alpha) + purple * alpha
+    tile += rng.normal(0.0, 5.0, size=tile.shape)
+    return np.clip(np.rint(tile), _TEXTURE_MIN, 255).astype(np.uint8)
+
+
+def _texture_pool(rng: np.random.Generator) -> NDArray[np.uint8]:
+    base = [_texture_tile(rng) for _ in range(_POOL)]
+    flips = [t[:, ::-1] for t in base] + [t[::-1, :] for t in base] + [t[::-1, ::-1] for t in base]
+    return np.ascontiguousarray(np.stack(base + flips))
+
+
+def _tissue_ellipses(rng: np.random.Generator, width: int, height: int) -> tuple[_Ellipse, ...]:
+    """A few large seeded ellipses covering roughly 50-70 % of the slide."""
+    gw, gh = 96, max(round(96 * height / width), 8)
+    ys = (np.arange(gh) + 0.5) * height / gh
+    xs = (np.arange(gw) + 0.5) * width / gw
+    best: tuple[_Ellipse, ...] = ()
+    best_gap = math.inf
+    for _ in range(64):
+        ellipses = tuple(
+            _Ellipse(
+                cx=rng.uniform(0.2, 0.8) * width,
+                cy=rng.uniform(0.2, 0.8) * height,
+                a=rng.uniform(0.18, 0.42) * width,
+                b=rng.uniform(0.18, 0.42) * height,
+                theta=rng.uniform(0.0, math.pi),
+            )
+            for _ in range(int(rng.integers(2, 5)))
+        )
+        covered = np.zeros((gh, gw), dtype=bool)
+        for e in ellipses:
+            lo, hi = e.row_span(ys)
+            with np.errstate(invalid="ignore"):
+                covered |= (xs[None, :] >= lo[:, None]) & (xs[None, :] < hi[:, None])
+        frac = float(covered.mean())
+        gap = abs(frac - 0.6)
+        if gap < best_gap:
+            best, best_gap = ellipses, gap
+        if 0.5 <= frac <= 0.7:
+            break
+    return best
+
+
+def _as_points(cells: Iterable[PointLike]) -> NDArray[np.float64]:
+    pts = [(c.x, c.y) if isinstance(c, Point) else (float(c[0]), float(c[1])) for c in cells]
+    return np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+
+
+def _scene(
+    width: int,
+    height: int,
+    *,
+    seed: int,
+    cells: Iterable[PointLike],
+    cell_radius: float,
+    tissue: Literal["blobs", "full"],
+) -> _Scene:
+    if width <= 0 or height <= 0:
+        raise ValueError(f"width and height must be positive, got {width} x {height}")
+    if cell_radius <= 0:
+        raise ValueError(f"cell_radius must be positive, got {cell_radius}")
+    if tissue not in ("blobs", "full"):
+        raise ValueError(f"tissue must be 'blobs' or 'full', got {tissue!r}")
+    tex_rng, layout_rng, tissue_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
+    )
+    pool = _texture_pool(tex_rng)
+    tiles = (-(-height // _TEX), -(-width // _TEX))
+    choice = layout_rng.integers(0, len(pool), size=tiles).astype(np.intp)
+    ellipses = _tissue_ellipses(tissue_rng, width, height) if tissue == "blobs" else None
+    return _Scene(width, height, pool, choice, ellipses, _as_points(cells), float(cell_radius))
+
+
+def _downsample2(a: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """Halve an (H, W, 3) image by 2x2 box averaging (odd last row/column dropped)."""
+    h, w = a.shape[0] // 2 * 2, a.shape[1] // 2 * 2
+    s = a[:h:2, :w:2].astype(np.uint16)
+    s += a[1:h:2, :w:2]
+    s += a[:h:2, 1:w:2]
+    s += a[1:h:2, 1:w:2]
+    s += 2
+    return (s >> 2).astype(np.uint8)
+
+
+def _tiles(
+    image: NDArray[np.uint8] | None,
+    tile: int,
+    *,
+    strips: Iterator[NDArray[np.uint8]] | None = None,
+) -> Iterator[NDArray[np.uint8]]:
+    """Yield (tile, tile, 3) tiles row-major, padding edge tiles with glass colour."""
+    source = strips if strips is not None else _strips_of(image, tile)
+    for strip in source:
+        h, w = strip.shape[:2]
+        for x in range(0, w, tile):
+            t = strip[:, x : x + tile]
+            if t.shape[0] != tile or t.shape[1] != tile:
+                padded = np.empty((tile, tile, 3), dtype=np.uint8)
+                padded[:] = _GLASS
+                padded[:h, : t.shape[1]] = t
+                t = padded
+            yield t
+
+
+def _strips_of(image: NDArray[np.uint8] | None, tile: int) -> Iterator[NDArray[np.uint8]]:
+    assert image is not None
+    for y in range(0, image.shape[0], tile):
+        yield image[y : y + tile]
+
+
+def _level0_strips(
+    scene: _Scene, tile: int, level1: NDArray[np.uint8] | None
+) -> Iterator[NDArray[np.uint8]]:
+    """Render level 0 strip by strip, filling ``level1`` (2x downsample) as a side effect."""
+    for y in range(0, scene.height, tile):
+        strip = scene.render(0, y, scene.width, min(tile, scene.height - y))
+        if level1 is not None:
+            small = _downsample2(strip)
+            level1[y // 2 : y // 2 + small.shape[0], : small.shape[1]] = small
+        yield strip
+
+
+def _level_sizes(width: int, height: int) -> list[tuple[int, int]]:
+    sizes = [(width, height)]
+    while max(sizes[-1]) >= _MIN_LEVEL_SIDE and min(sizes[-1]) >= 2:
+        w, h = sizes[-1]
+        sizes.append((w // 2, h // 2))
+    return sizes
+
+
+def make_slide(
+    path: str | os.PathLike[str],
+    width: int,
+    height: int,
+    *,
+    mpp: float = 0.25,
+    kind: Literal["svs", "tiff"] = "svs",
+    tile: int = 256,
+    quality: int = 85,
+    seed: int = 0,
+    cells: Iterable[PointLike] = (),
+    cell_radius: float = 12.0,
+    tissue: Literal["blobs", "full"] = "blobs",
+) -> Path:
+    """Write a synthetic pyramidal tiled JPEG slide that OpenSlide opens.
+
+    Level 0 is ``width`` x ``height``; each further level halves it until the longest side
+    of the smallest level is under 1000 px. ``kind="svs"`` writes an Aperio-style file (an
+    ``ImageDescription`` starting ``Aperio Image Library`` with ``|MPP = <mpp>|`` and a
+    stripped thumbnail as second page), so OpenSlide reports vendor ``"aperio"``, the MPP
+    and an associated ``"thumbnail"``; ``kind="tiff"`` writes a generic tiled TIFF whose
+    resolution tags (unit centimetre) carry the MPP (vendor ``"generic-tiff"``).
+
+    Example:
+        >>> from wsi2rek.testing import make_slide
+        >>> path = make_slide(tmp / "a.svs", 2000, 1500, cells=[(600, 400)])  # doctest: +SKIP
+
+    Args:
+        path: Output file (overwritten). Parent folders must exist.
+        width: Level-0 width in pixels.
+        height: Level-0 height in pixels.
+        mpp: Micrometres per level-0 pixel, written to the file.
+        kind: ``"svs"`` (Aperio) or ``"tiff"`` (generic tiled TIFF).
+        tile: TIFF tile side in pixels (a multiple of 16).
+        quality: JPEG quality 1-100.
+        seed: Seed of every random choice (texture, tissue layout).
+        cells: Level-0 centres of dark round cells, as :class:`~wsi2rek.geometry.Point` or
+            ``(x, y)``.
+        cell_radius: Cell radius in level-0 pixels.
+        tissue: ``"blobs"`` (a few large tissue ellipses on glass, ~50-70 % of the area) or
+            ``"full"`` (tissue everywhere).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: A size, ``tile``, ``quality``, ``mpp``, ``kind`` or ``tissue`` is out of
+            range.
+        ImportError: ``tifffile``/``imagecodecs`` are missing (install ``wsi2rek[testing]``).
+    """
+    try:
+        import tifffile  # noqa: PLC0415 -- optional dependency (the "testing" extra)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "make_slide needs tifffile and imagecodecs; install them with "
+            "`pip install 'wsi2rek[testing]'`"
+        ) from exc
+    if kind not in ("svs", "tiff"):
+        raise ValueError(f"kind must be 'svs' or 'tiff', got {kind!r}")
+    if tile <= 0 or tile % 16:
+        raise ValueError(f"tile must be a positive multiple of 16, got {tile}")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be in 1..100, got {quality}")
+    if not (mpp > 0 and math.isfinite(mpp)):
+        raise ValueError(f"mpp must be a positive number, got {mpp}")
+    scene = _scene(width, height, seed=seed, cells=cells, cell_radius=cell_radius, tissue=tissue)
+    out = Path(path)
+    sizes = _level_sizes(width, height)
+    level1 = np.empty((sizes[1][1], sizes[1][0], 3), dtype=np.uint8) if len(sizes) > 1 else None
+    jpeg: dict[str, object] = {
+        "photometric": "rgb",
+        "compression": "jpeg",
+        "compressionargs": {"level": quality},
+        "tile": (tile, tile),
+        "metadata": None,
+        "software": False,
+    }
+    res_cm = 1e4 / mpp  # pixels per centimetre at level 0
+    with tifffile.TiffWriter(out, bigtiff=width * height > 2**31) as tif:
+        first_extra: dict[str, object]
+        if kind == "svs":
+            first_extra = {
+                "description": (
+                    f"Aperio Image Library v12.0.15 \r\n{width}x{height} [0,0 {width}x{height}]"
+                    f" ({tile}x{tile}) JPEG/RGB Q={quality}|AppMag = {10.0 / mpp:g}"
+                    f"|MPP = {mpp:.6g}|Filename = wsi2rek-synthetic"
+                )
+            }
+        else:
+            first_extra = {"resolution": (res_cm, res_cm), "resolutionunit": "CENTIMETER"}
+        tif.write(
+            _tiles(None, tile, strips=_level0_strips(scene, tile, level1)),
+            shape=(height, width, 3),
+            dtype=np.uint8,
+            **jpeg,  # type: ignore[arg-type]
+            **first_extra,  # type: ignore[arg-type]
+        )
+        current = level1
+        for level, (lw, lh) in enumerate(sizes[1:], start=1):
+            if current is None:  # pragma: no cover - len(sizes) > 1 implies level1
+                break
+            if level > 1:
+                current = _downsample2(current)[:lh, :lw]
+            if kind == "svs" and level == 1:
+                thumb = Image.fromarray(current)
+                thumb.thumbnail((768, 768))
+                tif.write(
+                    np.asarray(thumb),
+                    photometric="rgb",
+                    compression="jpeg",
+                    compressionargs={"level": quality},
+                    rowsperstrip=16,
+                    metadata=None,
+                    software=False,
+                    description=f"Aperio Image Library v12.0.15 \r\n{width}x{height} -> "
+                    f"{thumb.width}x{thumb.height} - |MPP = {mpp:.6g}",
+                )
+            scale = width / lw
+            extra: dict[str, object] = (
+                {}
+                if kind == "svs"
+                else {
+                    "resolution": (res_cm / scale, res_cm / scale),
+                    "resolutionunit": "CENTIMETER",
+                }
+            )
+            tif.write(
+                _tiles(current, tile),
+                shape=(lh, lw, 3),
+                dtype=np.uint8,
+                subfiletype=1,
+                **jpeg,  # type: ignore[arg-type]
+                **extra,  # type: ignore[arg-type]
+            )
+    return out
+
+
+def make_image(
+    path: str | os.PathLike[str],
+    width: int,
+    height: int,
+    *,
+    seed: int = 0,
+    cells: Iterable[PointLike] = (),
+    cell_radius: float = 12.0,
+    tissue: Literal["blobs", "full"] = "full",
+    mpp: float | None = None,
+    quality: int = 90,
+) -> Path:
+    """Write a plain (single-level, untiled) image with the synthetic texture.
+
+    The format follows the suffix: ``.png``, ``.jpg``/``.jpeg`` or ``.tif``/``.tiff``
+    (uncompressed). Such files are read by the Pillow backend of
+    :func:`wsi2rek.slides.open_slide`.
+
+    Args:
+        path: Output file (overwritten). Parent folders must exist.
+        width: Width in pixels.
+        height: Height in pixels.
+        seed: Seed of every random choice.
+        cells: Centres of dark round cells, as :class:`~wsi2rek.geometry.Point` or ``(x, y)``.
+        cell_radius: Cell radius in pixels.
+        tissue: ``"full"`` (default, like a high-power field) or ``"blobs"``.
+        mpp: For TIFF only: micrometres per pixel, written as resolution tags in pixels per
+            centimetre. None writes no resolution.
+        quality: JPEG quality (JPEG only).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: The suffix is not a supported format, or a size is out of range.
+    """
+    out = Path(path)
+    suffix = out.suffix.lower()
+    formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
+    if suffix not in formats:
+        raise ValueError(
+            f"make_image writes .png, .jpg/.jpeg or .tif/.tiff; got {out.name!r} "
+            f"(suffix {suffix!r})"
+        )
+    scene = _scene(width, height, seed=seed, cells=cells, cell_radius=cell_radius, tissue=tissue)
+    img = Image.fromarray(scene.render(0, 0, width, height))
+    fmt = formats[suffix]
+    if fmt == "JPEG":
+        img.save(out, format=fmt, quality=quality)
+    elif fmt == "TIFF" and mpp is not None:
+        res = 1e4 / mpp
+        # Pillow writes resolution unit 3 (centimetre) for resolution_unit="cm"
+        img.save(out, format=fmt, resolution_unit="cm", resolution=res)
+    else:
+        img.save(out, format=fmt)
+    return out
