@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import abc
+import math
+import operator
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, SupportsIndex
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from wsi2rek.errors import RegionError
+
 __all__ = ["SlideSource"]
+
+#: Tolerance when comparing downsample factors (OpenSlide reports e.g. 4.000123).
+_DOWNSAMPLE_TOLERANCE = 1e-3
 
 
 class SlideSource(abc.ABC):
@@ -82,13 +89,32 @@ class SlideSource(abc.ABC):
         in pixels of ``level``. Parts outside the slide are white.
         """
 
-    @abc.abstractmethod
     def best_level_for_downsample(self, downsample: float) -> int:
-        """The highest-resolution level whose downsample is at most ``downsample``."""
+        """The lowest-resolution level whose downsample is at most ``downsample``.
 
-    @abc.abstractmethod
+        That is the cheapest level that still has at least the requested resolution;
+        level 0 for any ``downsample`` up to the first level's factor (including values
+        below 1).
+        """
+        best = 0
+        for level, factor in enumerate(self.level_downsamples):
+            if factor <= downsample * (1.0 + _DOWNSAMPLE_TOLERANCE):
+                best = level
+        return best
+
     def thumbnail(self, max_size: int | tuple[int, int] = 1024) -> Image.Image:
-        """An RGB thumbnail fitting in ``max_size`` pixels, aspect ratio kept."""
+        """An RGB thumbnail fitting in ``max_size`` pixels, aspect ratio kept.
+
+        It is read from the best pyramid level for the size (never level 0 when a
+        smaller level exists) and is never larger than level 0.
+        """
+        max_w, max_h = _fit_size(max_size)
+        w, h = self.dimensions
+        level = self.best_level_for_downsample(max(w / max_w, h / max_h))
+        lw, lh = self.level_dimensions[level]
+        image = Image.fromarray(self.read_region(0, 0, lw, lh, level))
+        image.thumbnail((max_w, max_h), Image.Resampling.LANCZOS)
+        return image
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -108,3 +134,76 @@ class SlideSource(abc.ABC):
     def __repr__(self) -> str:
         w, h = self.dimensions
         return f"{type(self).__name__}({str(self.path)!r}, {w}x{h}, levels={self.level_count})"
+
+
+# --- helpers shared by the backends ------------------------------------------------------
+
+
+def _as_int(name: str, value: SupportsIndex | float) -> int:
+    """``value`` as an int; integral floats are accepted, fractional ones are an error."""
+    if isinstance(value, float):
+        if not (math.isfinite(value) and value.is_integer()):
+            raise RegionError(
+                f"{name} must be a whole number of pixels, got {value!r}; round it first"
+            )
+        return int(value)
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise RegionError(
+            f"{name} must be an integer number of pixels, got {type(value).__name__} {value!r}"
+        ) from None
+
+
+def check_region(
+    x: SupportsIndex | float,
+    y: SupportsIndex | float,
+    width: SupportsIndex | float,
+    height: SupportsIndex | float,
+    level: SupportsIndex,
+    *,
+    source: SlideSource,
+) -> tuple[int, int, int, int, int]:
+    """Validate a :meth:`SlideSource.read_region` request and return it as ints.
+
+    Raises:
+        RegionError: A size is zero or negative, a value is not integral, or ``level`` is
+            not one of the slide's levels.
+    """
+    xi, yi = _as_int("x", x), _as_int("y", y)
+    wi, hi = _as_int("width", width), _as_int("height", height)
+    li = _as_int("level", level)
+    if wi <= 0 or hi <= 0:
+        raise RegionError(
+            f"region size must be positive, got width={wi}, height={hi} at ({xi}, {yi}) "
+            f"in {source.path}"
+        )
+    if not 0 <= li < source.level_count:
+        raise RegionError(
+            f"level {li} does not exist in {source.path}: it has {source.level_count} "
+            f"level(s), 0 to {source.level_count - 1}"
+        )
+    return xi, yi, wi, hi, li
+
+
+def _fit_size(max_size: int | tuple[int, int]) -> tuple[int, int]:
+    size = (max_size, max_size) if isinstance(max_size, int) else tuple(max_size)
+    if len(size) != 2 or any(int(v) <= 0 for v in size):
+        raise RegionError(f"thumbnail max_size must be positive, got {max_size!r}")
+    return int(size[0]), int(size[1])
+
+
+def rgba_on_white(rgba: Image.Image) -> NDArray[np.uint8]:
+    """Composite an RGBA image on white and return a writable RGB ``uint8`` array.
+
+    Only pixels with alpha below 255 are blended (integer arithmetic, no float round
+    trip), so the common fully opaque read costs one conversion.
+    """
+    rgb = np.array(rgba.convert("RGB"), dtype=np.uint8)
+    alpha = np.asarray(rgba.getchannel("A"))
+    mask = alpha < 255
+    if mask.any():
+        a = alpha[mask].astype(np.uint16)[:, None]
+        blended = (rgb[mask].astype(np.uint16) * a + 255 * (255 - a) + 127) // 255
+        rgb[mask] = blended.astype(np.uint8)
+    return rgb
