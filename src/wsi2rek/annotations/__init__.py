@@ -1,1 +1,21 @@
 """Annotation readers (SlideRunner databases) and annotation value types."""
+
+from wsi2rek.annotations._lookup import SlideRecord
+from wsi2rek.annotations._sliderunner import (
+    SQLITE_HEADER,
+    SkippedAnnotation,
+    SlideRunnerDB,
+    is_sqlite_file,
+)
+from wsi2rek.annotations._types import DEFAULT_SPOT_RADIUS_PX, Annotation, AnnotationKind
+
+__all__ = [
+    "DEFAULT_SPOT_RADIUS_PX",
+    "SQLITE_HEADER",
+    "Annotation",
+    "AnnotationKind",
+    "SkippedAnnotation",
+    "SlideRecord",
+    "SlideRunnerDB",
+    "is_sqlite_file",
+]

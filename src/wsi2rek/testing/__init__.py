@@ -6,6 +6,25 @@ yours. Writing pyramidal slides needs the ``testing`` extra (``tifffile``, ``ima
 
 from __future__ import annotations
 
+from wsi2rek.testing._sliderunner import (
+    area,
+    circle,
+    make_sliderunner_db,
+    polygon,
+    sliderunner_connection,
+    special_spot,
+    spot,
+)
 from wsi2rek.testing._slides import make_image, make_slide
 
-__all__ = ["make_image", "make_slide"]
+__all__ = [
+    "area",
+    "circle",
+    "make_image",
+    "make_slide",
+    "make_sliderunner_db",
+    "polygon",
+    "sliderunner_connection",
+    "special_spot",
+    "spot",
+]

@@ -1,0 +1,529 @@
+"""Read-only reader for SlideRunner annotation databases (schema versions 0 to 3).
+
+SlideRunner (Aubreville et al.) stores annotations in SQLite. Its own ``Database.open``
+migrates the file it opens; this reader never writes: the file is opened with
+``file:...?mode=ro`` and ``PRAGMA query_only``, so it stays byte-for-byte unchanged.
+
+Columns are selected by name after checking them against ``PRAGMA table_info``: column
+order differs between files, and the optional columns of newer versions (``deleted``,
+``description``, ``orderIdx``, ...) may be missing. All annotations, their coordinates
+and their votes are loaded with three queries and grouped in Python.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import urllib.parse
+import warnings
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+
+import attrs
+
+from wsi2rek.annotations._lookup import SlideRecord, find_slide
+from wsi2rek.annotations._types import Annotation, AnnotationKind
+from wsi2rek.errors import (
+    DatabaseError,
+    DatabaseNotFoundError,
+    SchemaError,
+    SkippedAnnotationWarning,
+)
+from wsi2rek.geometry import Point
+
+__all__ = ["SQLITE_HEADER", "SkippedAnnotation", "SlideRunnerDB", "is_sqlite_file"]
+
+#: The first 16 bytes of every SQLite 3 database file.
+SQLITE_HEADER: Final = b"SQLite format 3\x00"
+
+#: SlideRunner's type number for whole-image annotations (no coordinates; never loaded).
+IMAGE_ANNOTATION_TYPE: Final = 6
+
+#: Required columns per table; everything else is optional and read only when present.
+_REQUIRED: Final[dict[str, tuple[str, ...]]] = {
+    "Slides": ("uid", "filename"),
+    "Classes": ("uid", "name"),
+    "Persons": ("uid", "name"),
+    "Annotations": ("uid", "slide", "type", "agreedClass"),
+    "Annotations_coordinates": ("uid", "coordinateX", "coordinateY", "annoId"),
+    "Annotations_label": ("uid", "person", "class", "annoId"),
+}
+
+#: Points each kind needs, and how many of them SlideRunner uses (None: all).
+_POINTS: Final[dict[AnnotationKind, tuple[int, int | None]]] = {
+    AnnotationKind.SPOT: (1, 1),
+    AnnotationKind.SPECIAL_SPOT: (1, 1),
+    AnnotationKind.AREA: (2, 2),
+    AnnotationKind.CIRCLE: (2, 2),
+    AnnotationKind.POLYGON: (3, None),
+}
+
+_KINDS: Final = {kind.value: kind for kind in AnnotationKind}
+
+#: How many example uids a skip warning names per reason.
+_EXAMPLES: Final = 5
+
+
+@attrs.frozen
+class SkippedAnnotation:
+    """An annotation row that could not become an :class:`Annotation`.
+
+    Attributes:
+        uid: The annotation's uid.
+        slide: Its slide uid (None when the row has none).
+        type: Its raw ``type`` value (6 for image annotations, None when NULL).
+        reason: Why it was skipped, e.g. ``"image annotation (type 6)"``.
+    """
+
+    uid: int
+    slide: int | None
+    type: int | None
+    reason: str
+
+
+def is_sqlite_file(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a regular file starting with the SQLite 3 header."""
+    try:
+        with Path(path).open("rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def _ro_uri(path: Path) -> str:
+    # Quote everything URI-special (space, '?', '#', '%') so any file name works.
+    return "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class SlideRunnerDB:
+    """A SlideRunner annotation database, opened strictly read-only.
+
+    Example:
+        >>> with SlideRunnerDB("MITOS_WSI_CMC_MEL.sqlite") as db:  # doctest: +SKIP
+        ...     spots = db.annotations("a8773be388e12df89edd.svs")
+
+    Args:
+        path: The ``.sqlite`` file.
+
+    Raises:
+        DatabaseNotFoundError: when ``path`` does not exist.
+        SchemaError: when it is not an SQLite database, or lacks a table or column
+            SlideRunner always writes (``Annotations.type``, ...).
+        DatabaseError: when it cannot be opened for another reason (a folder, no
+            permission, a corrupt file).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._columns: dict[str, dict[str, str]] = {}
+        self._tables: dict[str, str] = {}
+        self._schema_version = 0
+        self._slides: tuple[SlideRecord, ...] | None = None
+        self._skipped: tuple[SkippedAnnotation, ...] = ()
+        self._open()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def _open(self) -> None:
+        path = self._path
+        if not path.exists():
+            raise DatabaseNotFoundError(
+                f"SlideRunner database not found: {path} (expected an existing .sqlite "
+                "file; check the path)",
+                path=path,
+            )
+        if not path.is_file():
+            raise DatabaseError(
+                f"{path} is not a file; expected a SlideRunner .sqlite database", path=path
+            )
+        try:
+            with path.open("rb") as handle:
+                header = handle.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise DatabaseError(f"cannot read {path}: {exc}", path=path) from exc
+        if header and header != SQLITE_HEADER:
+            raise SchemaError(
+                f"{path} is not an SQLite database (expected the header "
+                f"{SQLITE_HEADER!r}, found {header!r}); pass a SlideRunner .sqlite file",
+                path=path,
+            )
+        try:
+            conn = sqlite3.connect(_ro_uri(path), uri=True, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open {path} read-only: {exc}", path=path) from exc
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            self._schema_version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            self._tables = {
+                str(name).casefold(): str(name)
+                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            for table, required in _REQUIRED.items():
+                self._columns[table] = self._check_table(conn, table, required)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise SchemaError(
+                f"{path} cannot be read as an SQLite database ({exc}); pass a SlideRunner "
+                ".sqlite file",
+                path=path,
+            ) from exc
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _check_table(
+        self, conn: sqlite3.Connection, table: str, required: tuple[str, ...]
+    ) -> dict[str, str]:
+        actual = self._tables.get(table.casefold())
+        if actual is None:
+            raise SchemaError(
+                f"{self._path} has no table {table!r} (found: "
+                f"{', '.join(sorted(self._tables.values())) or 'no tables'}); expected a "
+                "SlideRunner database with Slides, Classes, Persons, Annotations, "
+                "Annotations_coordinates and Annotations_label",
+                path=self._path,
+                table=table,
+            )
+        info = conn.execute(f"PRAGMA table_info({_quote(actual)})").fetchall()
+        columns = {str(row[1]).casefold(): str(row[1]) for row in info}
+        for column in required:
+            if column.casefold() not in columns:
+                raise SchemaError(
+                    f"{self._path}: table {actual!r} has no column {column!r} (found: "
+                    f"{', '.join(columns.values())}); SlideRunner databases of every "
+                    f"version have {', '.join(required)}",
+                    path=self._path,
+                    table=actual,
+                    column=column,
+                )
+        return columns
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "" if self._conn is not None else ", closed"
+        return f"SlideRunnerDB({str(self._path)!r}, schema_version={self._schema_version}{state})"
+
+    def __reduce__(self) -> tuple[type[SlideRunnerDB], tuple[Path]]:
+        # Pickles as its path and reopens in the receiving process (workers, Dask).
+        return (type(self), (self._path,))
+
+    # --- low level ----------------------------------------------------------------------
+
+    def _col(self, table: str, column: str) -> str:
+        """The quoted column name if the table has it, else the SQL literal NULL."""
+        actual = self._columns[table].get(column.casefold())
+        return _quote(actual) if actual is not None else "NULL"
+
+    def _table(self, table: str) -> str:
+        return _quote(self._tables[table.casefold()])
+
+    def has_column(self, table: str, column: str) -> bool:
+        """True when ``table`` (one SlideRunner table) has ``column`` (case-insensitive)."""
+        return column.casefold() in self._columns.get(table, {})
+
+    def _query(self, table: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        if self._conn is None:
+            raise DatabaseError(
+                f"{self!r} is closed; open a new SlideRunnerDB to read it",
+                path=self._path,
+                table=table,
+            )
+        try:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise DatabaseError(
+                f"reading table {table!r} of {self._path} failed: {exc}",
+                path=self._path,
+                table=table,
+            ) from exc
+
+    # --- metadata -----------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    @property
+    def schema_version(self) -> int:
+        """SlideRunner's schema version (``PRAGMA user_version``; 0 to 3 seen in the wild)."""
+        return self._schema_version
+
+    @property
+    def skipped(self) -> tuple[SkippedAnnotation, ...]:
+        """Annotations the last :meth:`annotations` call skipped, with the reason for each."""
+        return self._skipped
+
+    def slides(self) -> tuple[SlideRecord, ...]:
+        """Every slide, ordered by uid."""
+        if self._slides is None:
+            c = self._col
+            rows = self._query(
+                "Slides",
+                f"SELECT {c('Slides', 'uid')}, {c('Slides', 'filename')}, "
+                f"{c('Slides', 'directory')}, {c('Slides', 'width')}, "
+                f"{c('Slides', 'height')} FROM {self._table('Slides')} "
+                f"ORDER BY {c('Slides', 'uid')}",
+            )
+            self._slides = tuple(
+                SlideRecord(
+                    uid=int(uid),
+                    filename="" if filename is None else str(filename),
+                    directory=None if directory is None else str(directory),
+                    width=None if width is None else int(width),
+                    height=None if height is None else int(height),
+                )
+                for uid, filename, directory, width, height in rows
+            )
+        return self._slides
+
+    def slide(self, name_or_uid: int | str | os.PathLike[str] | SlideRecord) -> SlideRecord:
+        """The slide with this uid, or this file name (base name, case-insensitive).
+
+        When several slides share a base name, folders in the query pick one
+        (``"01/25.tif"`` matches the slide whose stored directory ends in ``01``).
+
+        Raises:
+            SlideLookupError: for an unknown or ambiguous name or an unknown uid; the
+                message and ``candidates`` list near names or the tied slides.
+        """
+        return find_slide(self.slides(), name_or_uid, path=self._path)
+
+    def classes(self) -> dict[int, str]:
+        """Class uid -> class name."""
+        c = self._col
+        rows = self._query(
+            "Classes",
+            f"SELECT {c('Classes', 'uid')}, {c('Classes', 'name')} "
+            f"FROM {self._table('Classes')} ORDER BY {c('Classes', 'uid')}",
+        )
+        return {int(uid): "" if name is None else str(name) for uid, name in rows}
+
+    def persons(self) -> dict[int, str]:
+        """Person (annotator) uid -> name."""
+        c = self._col
+        rows = self._query(
+            "Persons",
+            f"SELECT {c('Persons', 'uid')}, {c('Persons', 'name')} "
+            f"FROM {self._table('Persons')} ORDER BY {c('Persons', 'uid')}",
+        )
+        return {int(uid): "" if name is None else str(name) for uid, name in rows}
+
+    # --- annotations --------------------------------------------------------------------
+
+    def annotations(
+        self,
+        slide: int | str | os.PathLike[str] | SlideRecord | None = None,
+        include_deleted: bool = False,
+        *,
+        kinds: Iterable[AnnotationKind] | None = None,
+        labels: Iterable[int | None] | None = None,
+    ) -> list[Annotation]:
+        """Load annotations, ordered by uid.
+
+        Args:
+            slide: Only this slide: a uid, or a file name matched on its base name
+                case-insensitively (see :meth:`slide`). None loads every slide.
+            include_deleted: Also return soft-deleted annotations (``deleted = 1``).
+            kinds: Only these kinds (e.g. ``{AnnotationKind.SPOT}``); None for all.
+            labels: Only these agreed classes; include None for "no agreed class".
+
+        Returns:
+            The annotations, each with its points in ``orderIdx`` order (coordinate
+            uid order when ``orderIdx`` is NULL) and its votes (person -> class; when a
+            person voted twice, the later row wins).
+
+        Warns:
+            SkippedAnnotationWarning: once per call when annotations were skipped
+                (image annotations, unknown types, missing or too few coordinates);
+                :attr:`skipped` lists them.
+
+        Raises:
+            SlideLookupError: when ``slide`` names no slide or several.
+            DatabaseError: when the database cannot be read.
+        """
+        wanted_kinds = None if kinds is None else frozenset(AnnotationKind(k) for k in kinds)
+        wanted_labels = None if labels is None else frozenset(labels)
+        slide_uid = None if slide is None else self.slide(slide).uid
+
+        a, co, lb = "Annotations", "Annotations_coordinates", "Annotations_label"
+        c = self._col
+        where: list[str] = []
+        params: list[Any] = []
+        if slide_uid is not None:
+            where.append(f"{c(a, 'slide')} = ?")
+            params.append(slide_uid)
+        if not include_deleted and self.has_column(a, "deleted"):
+            where.append(f"COALESCE({c(a, 'deleted')}, 0) = 0")
+        where_sql = (" WHERE " + " AND ".join(where)) if where else ""
+        anno_rows = self._query(
+            a,
+            f"SELECT {c(a, 'uid')}, {c(a, 'slide')}, {c(a, 'type')}, {c(a, 'agreedClass')}, "
+            f"{c(a, 'deleted')}, {c(a, 'description')} FROM {self._table(a)}{where_sql} "
+            f"ORDER BY {c(a, 'uid')}",
+            params,
+        )
+        # Coordinates and votes of the same annotations: one query each, grouped here.
+        sub = f"SELECT {c(a, 'uid')} FROM {self._table(a)}{where_sql}"
+        sub_where = f" WHERE {c(co, 'annoId')} IN ({sub})" if where else ""
+        coord_rows = self._query(
+            co,
+            f"SELECT {c(co, 'annoId')}, {c(co, 'coordinateX')}, {c(co, 'coordinateY')} "
+            f"FROM {self._table(co)}{sub_where} "
+            f"ORDER BY {c(co, 'annoId')}, {c(co, 'orderIdx')}, {c(co, 'uid')}",
+            params,
+        )
+        label_where = f" WHERE {c(lb, 'annoId')} IN ({sub})" if where else ""
+        label_rows = self._query(
+            lb,
+            f"SELECT {c(lb, 'annoId')}, {c(lb, 'person')}, {c(lb, 'class')} "
+            f"FROM {self._table(lb)}{label_where} ORDER BY {c(lb, 'uid')}",
+            params,
+        )
+
+        coords: defaultdict[int, list[tuple[Any, Any]]] = defaultdict(list)
+        for anno_id, x, y in coord_rows:
+            coords[anno_id].append((x, y))
+        votes: defaultdict[int, dict[int, int]] = defaultdict(dict)
+        for anno_id, person, klass in label_rows:
+            if klass is not None:  # a label row without a class is not a vote
+                votes[anno_id][0 if person is None else int(person)] = int(klass)
+
+        result: list[Annotation] = []
+        skipped: list[tuple[str, SkippedAnnotation]] = []
+        for uid, slide_id, raw_type, agreed, deleted, description in anno_rows:
+            label = None if agreed is None or int(agreed) == 0 else int(agreed)
+            if wanted_labels is not None and label not in wanted_labels:
+                continue
+            kind = _kind(raw_type)
+            if wanted_kinds is not None and kind not in wanted_kinds:
+                continue
+            category, detail, points = _shape(kind, raw_type, coords.get(uid, ()), slide_id)
+            if category is not None:
+                skip = SkippedAnnotation(
+                    uid=int(uid),
+                    slide=None if slide_id is None else int(slide_id),
+                    type=_int_or_none(raw_type),
+                    reason=detail,
+                )
+                skipped.append((category, skip))
+                continue
+            assert kind is not None  # _shape reports a reason for unknown kinds
+            result.append(
+                Annotation(
+                    uid=int(uid),
+                    slide=int(slide_id),
+                    kind=kind,
+                    label=label,
+                    points=points,
+                    deleted=bool(deleted),
+                    votes=votes.get(uid, {}),
+                    description=None if description is None else str(description),
+                )
+            )
+        self._skipped = tuple(skip for _, skip in skipped)
+        if skipped:
+            warnings.warn(
+                _skip_message(self._path, skipped, len(anno_rows)),
+                SkippedAnnotationWarning,
+                stacklevel=2,
+            )
+        return result
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _kind(raw_type: Any) -> AnnotationKind | None:
+    kind = _KINDS.get(raw_type)
+    if kind is not None:
+        return kind
+    try:
+        return AnnotationKind(int(raw_type))
+    except (TypeError, ValueError):
+        return None
+
+
+def _shape(
+    kind: AnnotationKind | None,
+    raw_type: Any,
+    raw_points: Sequence[tuple[Any, Any]],
+    slide_id: Any,
+) -> tuple[str | None, str, tuple[Point, ...]]:
+    """Validate one annotation: (skip category or None, detail, points)."""
+    if kind is None:
+        if raw_type is not None and raw_type == IMAGE_ANNOTATION_TYPE:
+            return "image annotations", f"image annotation (type {IMAGE_ANNOTATION_TYPE})", ()
+        return "unknown types", f"unknown annotation type {raw_type!r}", ()
+    if slide_id is None:
+        return "without slide", "no slide uid", ()
+    return _points(kind, raw_points)
+
+
+def _points(
+    kind: AnnotationKind, raw_points: Sequence[tuple[Any, Any]]
+) -> tuple[str | None, str, tuple[Point, ...]]:
+    """Convert coordinate rows to the kind's points: (skip category or None, detail, points)."""
+    points: list[Point] = []
+    for x, y in raw_points:
+        if x is None or y is None:
+            continue  # SlideRunner writes NULL coordinates for whole-image annotations
+        try:
+            fx, fy = float(x), float(y)
+        except (TypeError, ValueError):
+            fx = fy = math.nan
+        if not (math.isfinite(fx) and math.isfinite(fy)):
+            return "bad coordinates", f"coordinate ({x!r}, {y!r}) is not a finite number", ()
+        points.append(Point(fx, fy))
+    needed, used = _POINTS[kind]
+    if not points:
+        return "without coordinates", f"{kind.name.lower()} without coordinates", ()
+    if len(points) < needed:
+        detail = f"{kind.name.lower()} with {len(points)} point(s), needs at least {needed}"
+        return "with too few points", detail, ()
+    return None, "", tuple(points if used is None else points[:used])
+
+
+def _skip_message(path: Path, skipped: Sequence[tuple[str, SkippedAnnotation]], total: int) -> str:
+    by_category: dict[str, list[int]] = defaultdict(list)
+    for category, s in skipped:
+        by_category[category].append(s.uid)
+    parts = []
+    for category, uids in sorted(by_category.items(), key=lambda item: -len(item[1])):
+        examples = ", ".join(str(u) for u in uids[:_EXAMPLES])
+        more = ", ..." if len(uids) > _EXAMPLES else ""
+        parts.append(f"{len(uids)} {category} (uids {examples}{more})")
+    return (
+        f"{path}: skipped {len(skipped)} of {total} annotations: {'; '.join(parts)}; "
+        "SlideRunnerDB.skipped lists each with its reason"
+    )
