@@ -1,0 +1,648 @@
+"""Execute a :class:`~wsi2rek.sampling.PatchPlan`: images, manifests and ``dataset.json``.
+
+The folder written by :func:`build_dataset`::
+
+    OUT/
+      images/train/<patch name>.png     one image per PatchSpec (PatchSpec.name)
+      images/test/<patch name>.png
+      train.manifest, test.manifest     Ground Truth lines, source-ref relative to OUT
+      patches.jsonl                     per image: slide, window, split, label counts
+      plan.json                         the plan itself (previews, audits, rebuilds)
+      dataset.json                      parameters, versions, counts, skips, fingerprint
+      preview/<slide stem>.png          where the patches came from
+
+Workers write images; the parent writes everything else, in plan order, after all
+images exist. Every file is written to a temporary name and renamed, so an interrupted
+build leaves only whole files and a rerun writes just the missing images.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from wsi2rek.dataset._encode import ImageOptions
+from wsi2rek.dataset._manifest import (
+    DEFAULT_ATTRIBUTE,
+    DEFAULT_CREATION_DATE,
+    Manifest,
+    ManifestLine,
+    atomic_write_text,
+)
+from wsi2rek.dataset._validate import Limits, ValidationReport
+from wsi2rek.dataset._worker import SlideCache, Window, init_worker, run_batch
+from wsi2rek.errors import DatasetError, DatasetMismatchError, SamplingError, SlideNotFoundError
+from wsi2rek.sampling._plan import SPLITS, PatchPlan, PatchSpec, Skip
+
+__all__ = ["DATASET_FORMAT", "DatasetSummary", "build_dataset", "manifest_line"]
+
+#: ``format`` field of ``dataset.json``; bumped when the folder layout changes.
+DATASET_FORMAT = "wsi2rek-dataset/1"
+_OWNED = ("images", "preview", "train.manifest", "test.manifest", "patches.jsonl", "plan.json")
+
+
+@attrs.frozen
+class DatasetSummary:
+    """What :func:`build_dataset` did.
+
+    Attributes:
+        out: The dataset folder.
+        fingerprint: :meth:`PatchPlan.fingerprint` of the plan built.
+        images: Images in the dataset.
+        written: Images written by this run.
+        reused: Images already present from an interrupted earlier run.
+        splits: Per split: ``images``, ``boxes``, ``background`` and ``labels`` counts.
+        skipped: Inputs left out (by planning or as duplicate patches), with reasons.
+        validation: Per split, the validator's report on the manifest written.
+        previews: Preview images written.
+        seconds: Wall-clock time of the build.
+        workers: Worker processes used (0: in the calling process; -1: caller's executor).
+    """
+
+    out: Path
+    fingerprint: str
+    images: int
+    written: int
+    reused: int
+    splits: Mapping[str, Mapping[str, Any]]
+    skipped: tuple[Skip, ...]
+    validation: Mapping[str, ValidationReport]
+    previews: tuple[Path, ...] = ()
+    seconds: float = 0.0
+    workers: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when every manifest validated without errors."""
+        return all(r.ok for r in self.validation.values())
+
+    @property
+    def patches_per_second(self) -> float:
+        """Images written per second of wall-clock time."""
+        return self.written / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "out": str(self.out),
+            "ok": self.ok,
+            "fingerprint": self.fingerprint,
+            "images": self.images,
+            "written": self.written,
+            "reused": self.reused,
+            "splits": {k: dict(v) for k, v in self.splits.items()},
+            "skipped": [s.to_dict() for s in self.skipped],
+            "validation": {k: v.to_dict() for k, v in self.validation.items()},
+            "previews": [str(p) for p in self.previews],
+            "seconds": round(self.seconds, 3),
+            "workers": self.workers,
+        }
+
+
+# --- pure helpers ---------------------------------------------------------------------
+
+
+def manifest_line(
+    spec: PatchSpec,
+    class_ids: Mapping[str, int],
+    source_ref: str,
+    *,
+    creation_date: str = DEFAULT_CREATION_DATE,
+    job_name: str = "wsi2rek",
+) -> ManifestLine:
+    """The manifest line of one patch: integer boxes in the patch frame.
+
+    Each box is rounded outward to whole pixels (so the object stays covered) and then
+    clipped to the image, so it never leaves the frame.
+
+    Raises:
+        DatasetError: A box has a label that is not in ``class_ids``.
+    """
+    width, height = spec.size
+    boxes: list[tuple[int, int, int, int, int]] = []
+    class_map: dict[int, str] = {}
+    for label, box in spec.patch_boxes():
+        if label not in class_ids:
+            raise DatasetError(
+                f"patch {spec.name} of slide {spec.slide} has a box labelled {label!r}, "
+                f"which is not one of the plan's labels {sorted(class_ids)}"
+            )
+        cid = class_ids[label]
+        left = min(max(math.floor(box.left), 0), width)
+        top = min(max(math.floor(box.top), 0), height)
+        right = min(max(math.ceil(box.right), 0), width)
+        bottom = min(max(math.ceil(box.bottom), 0), height)
+        boxes.append((cid, left, top, right - left, bottom - top))
+        class_map[cid] = label
+    return ManifestLine(
+        source_ref=source_ref,
+        width=width,
+        height=height,
+        depth=3,
+        boxes=boxes,
+        class_map=class_map,
+        creation_date=creation_date,
+        job_name=job_name,
+    )
+
+
+def _image_path(spec: PatchSpec, ext: str) -> str:
+    return f"images/{spec.split}/{spec.name}.{ext}"
+
+
+def _dedupe(patches: Sequence[PatchSpec]) -> tuple[list[PatchSpec], list[Skip]]:
+    """Drop exact duplicate patches (counted); refuse two different specs with one name."""
+    seen: dict[tuple[str, str], PatchSpec] = {}
+    kept: list[PatchSpec] = []
+    skips: list[Skip] = []
+    for p in patches:
+        key = (p.split, p.name)
+        other = seen.get(key)
+        if other is None:
+            seen[key] = p
+            kept.append(p)
+        elif other.boxes == p.boxes and other.slide == p.slide:
+            skips.append(
+                Skip(
+                    "duplicate_patch",
+                    slide=p.slide,
+                    annotation=p.target,
+                    detail=f"window {p.name} was planned twice; written once",
+                )
+            )
+        else:
+            raise DatasetError(
+                f"the plan has two different patches named {p.name} (slide {p.slide}, split "
+                f"{p.split}) with different boxes; a window must appear once in a plan"
+            )
+    return kept, skips
+
+
+def _check_plan(plan: PatchPlan, patches: Sequence[PatchSpec], limits: Limits) -> None:
+    labels = set(plan.labels)
+    for p in patches:
+        w, h = p.size
+        if not (
+            limits.min_side <= w <= limits.max_side and limits.min_side <= h <= limits.max_side
+        ):
+            raise SamplingError(
+                f"patch {p.name} is {w} x {h} px; Rekognition needs {limits.min_side} to "
+                f"{limits.max_side} px per side (choose another patch size)",
+                slide=p.slide,
+            )
+        if max(w, h) > limits.max_aspect * min(w, h):
+            raise SamplingError(
+                f"patch {p.name} is {w} x {h} px; the aspect ratio must be at most "
+                f"{limits.max_aspect:g}:1",
+                slide=p.slide,
+            )
+        for b in p.boxes:
+            if b.label not in labels:
+                raise DatasetError(
+                    f"patch {p.name} has a box labelled {b.label!r}, not one of the plan's "
+                    f"labels {list(plan.labels)}"
+                )
+    slides = sorted({p.slide for p in patches})
+    unknown = [s for s in slides if s not in plan.slide_paths]
+    if unknown:
+        raise DatasetError(
+            f"the plan has patches of slides {unknown} but no path for them in slide_paths"
+        )
+    missing = [plan.slide_paths[s] for s in slides if not Path(plan.slide_paths[s]).is_file()]
+    if missing:
+        raise SlideNotFoundError(
+            f"slide files of the plan not found: {missing}; move them back or re-plan",
+            path=missing[0],
+        )
+
+
+def _creation_date(plan: PatchPlan, given: str | datetime | None) -> str:
+    if isinstance(given, datetime):
+        return given.isoformat(timespec="microseconds")
+    if given is not None:
+        return given
+    value = plan.params.get("creation_date")
+    return str(value) if value is not None else DEFAULT_CREATION_DATE
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for dist in ("wsi2rek", "openslide-python", "openslide-bin", "numpy", "Pillow"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    try:
+        import openslide  # noqa: PLC0415  (optional at import time of this module)
+
+        out["openslide"] = str(openslide.__library_version__)
+    except (ImportError, OSError):
+        out["openslide"] = None
+    return out
+
+
+def _batches(
+    plan: PatchPlan, patches: Iterable[PatchSpec], ext: str, batch_size: int
+) -> Iterator[tuple[str, list[Window]]]:
+    """Windows grouped by slide, sorted by position (row-major), in batches."""
+    by_slide: dict[str, list[PatchSpec]] = {}
+    for p in patches:
+        by_slide.setdefault(p.slide, []).append(p)
+    for slide in sorted(by_slide):
+        specs = sorted(by_slide[slide], key=lambda p: (p.window.top, p.window.left, p.name))
+        for i in range(0, len(specs), batch_size):
+            yield (
+                plan.slide_paths[slide],
+                [
+                    (_image_path(p, ext), int(p.window.left), int(p.window.top), *p.size)
+                    for p in specs[i : i + batch_size]
+                ],
+            )
+
+
+def _default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# --- folder state ---------------------------------------------------------------------
+
+
+def _build_key(fingerprint: str, options: ImageOptions, meta: Mapping[str, str]) -> dict[str, Any]:
+    return {"fingerprint": fingerprint, **options.to_dict(), **meta}
+
+
+def _prepare_folder(out: Path, key: Mapping[str, Any], *, overwrite: bool) -> None:
+    info = out / "dataset.json"
+    if out.exists() and not out.is_dir():
+        raise DatasetError(f"output {out} exists and is not a folder", path=out)
+    if overwrite:
+        for name in (*_OWNED, "dataset.json"):
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        return
+    if info.is_file():
+        try:
+            old = json.loads(info.read_text(encoding="utf-8")).get("build", {})
+        except ValueError as exc:
+            raise DatasetMismatchError(
+                f"{info} is not valid JSON ({exc}); pass overwrite=True (--overwrite) to "
+                "replace this folder",
+                path=out,
+            ) from exc
+        diff = sorted(k for k in set(key) | set(old) if key.get(k) != old.get(k))
+        if diff:
+            details = ", ".join(f"{k}: {old.get(k)!r} -> {key.get(k)!r}" for k in diff)
+            raise DatasetMismatchError(
+                f"{out} holds a dataset built with different parameters ({details}); it is "
+                "not mixed. Use another folder or pass overwrite=True (--overwrite) to replace "
+                "it",
+                path=out,
+            )
+    elif (out / "images").exists() and any((out / "images").iterdir()):
+        raise DatasetMismatchError(
+            f"{out} has an images/ folder but no dataset.json, so its origin is unknown; use "
+            "another folder or pass overwrite=True (--overwrite) to replace it",
+            path=out,
+        )
+
+
+def _existing_images(out: Path, splits: Iterable[str]) -> set[str]:
+    """Relative paths of finished images; stale temporary files are removed."""
+    found: set[str] = set()
+    for split in splits:
+        folder = out / "images" / split
+        folder.mkdir(parents=True, exist_ok=True)
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                    Path(entry.path).unlink(missing_ok=True)
+                elif entry.is_file():
+                    found.add(f"images/{split}/{entry.name}")
+    return found
+
+
+# --- execution ------------------------------------------------------------------------
+
+
+def _run(
+    tasks: Iterator[tuple[str, list[Window]]],
+    *,
+    out: Path,
+    options: ImageOptions,
+    executor: cf.Executor | None,
+    in_flight: int,
+    bar: Any,
+) -> int:
+    """Run the batches, at most ``in_flight`` at a time; returns images written."""
+    written = 0
+    if executor is None:
+        cache = SlideCache()
+        try:
+            for slide, windows in tasks:
+                written += len(run_batch(slide, str(out), windows, options, cache))
+                bar.update(len(windows))
+        finally:
+            cache.close()
+        return written
+    pending: set[cf.Future[list[tuple[str, int]]]] = set()
+    try:
+        for slide, windows in tasks:
+            pending.add(executor.submit(run_batch, slide, str(out), windows, options))
+            if len(pending) >= in_flight:
+                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for f in done:
+                    n = len(f.result())
+                    written += n
+                    bar.update(n)
+        for f in cf.as_completed(pending):
+            n = len(f.result())
+            written += n
+            bar.update(n)
+        pending = set()
+    finally:
+        for f in pending:
+            f.cancel()
+    return written
+
+
+def _label_counts(spec: PatchSpec) -> dict[str, int]:
+    return dict(sorted(Counter(b.label for b in spec.boxes).items()))
+
+
+def _splits_used(patches: Sequence[PatchSpec]) -> list[str]:
+    return [s for s in SPLITS if any(p.split == s for p in patches)]
+
+
+def _write_manifests(
+    plan: PatchPlan,
+    patches: Sequence[PatchSpec],
+    root: Path,
+    *,
+    ext: str,
+    date: str,
+    job_name: str,
+    attribute: str,
+) -> tuple[dict[str, dict[str, Any]], dict[str, ValidationReport]]:
+    """Write one manifest per split in plan order, then validate each; returns counts."""
+    class_ids = plan.class_ids
+    reports: dict[str, ValidationReport] = {}
+    counts: dict[str, dict[str, Any]] = {}
+    for split in _splits_used(patches):
+        specs = [p for p in patches if p.split == split]
+        lines = [
+            manifest_line(p, class_ids, _image_path(p, ext), creation_date=date, job_name=job_name)
+            for p in specs
+        ]
+        Manifest(lines, attribute).write(root / f"{split}.manifest")
+        labels: Counter[str] = Counter(b.label for p in specs for b in p.boxes)
+        counts[split] = {
+            "images": len(specs),
+            "boxes": sum(labels.values()),
+            "background": sum(1 for p in specs if not p.boxes),
+            "labels": dict(sorted(labels.items())),
+            "slides": sorted({p.slide for p in specs}),
+        }
+    train = Manifest.read(root / "train.manifest") if "train" in counts else None
+    for split in counts:
+        reports[split] = Manifest.read(root / f"{split}.manifest").validate(
+            check_images=True, base_dir=root, train=train if split == "test" else None
+        )
+    return counts, reports
+
+
+def _write_patches_jsonl(patches: Sequence[PatchSpec], root: Path, ext: str) -> None:
+    rows = (
+        {
+            "image": _image_path(p, ext),
+            "slide": p.slide,
+            "window": p.to_dict()["window"],
+            "split": p.split,
+            "labels": _label_counts(p),
+            "sampler": p.sampler,
+            "target": p.target,
+        }
+        for p in patches
+    )
+    atomic_write_text(
+        root / "patches.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+    )
+
+
+def _execute(
+    plan: PatchPlan,
+    todo: Sequence[PatchSpec],
+    root: Path,
+    *,
+    options: ImageOptions,
+    workers: int,
+    executor: cf.Executor | None,
+    progress: bool,
+    batch_size: int,
+) -> tuple[int, int]:
+    """Write the images of ``todo``; returns ``(images written, workers used)``."""
+    from tqdm import tqdm  # noqa: PLC0415  (only needed while building)
+
+    with tqdm(
+        total=len(todo), disable=not progress, file=sys.stderr, unit="patch", desc="build"
+    ) as bar:
+        tasks = _batches(plan, todo, options.extension, batch_size)
+        if executor is not None:
+            in_flight = 4 * max(workers, 2)
+            n = _run(
+                tasks, out=root, options=options, executor=executor, in_flight=in_flight, bar=bar
+            )
+            return n, -1
+        if workers == 0 or not todo:
+            n = _run(tasks, out=root, options=options, executor=None, in_flight=1, bar=bar)
+            return n, 0
+        slide_paths = sorted({plan.slide_paths[p.slide] for p in todo})
+        used = min(workers, math.ceil(len(todo) / batch_size))
+        # spawn, not fork: workers must not inherit the caller's threads or open handles.
+        with cf.ProcessPoolExecutor(
+            max_workers=used,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            initargs=(slide_paths,),
+        ) as pool:
+            try:
+                n = _run(
+                    tasks, out=root, options=options, executor=pool, in_flight=4 * used, bar=bar
+                )
+            except BrokenProcessPool as exc:
+                raise DatasetError(
+                    f"a worker process died while building {root} ({exc}). Common causes: "
+                    "running out of memory, or a script that calls build_dataset without an "
+                    '`if __name__ == "__main__":` guard (worker processes are started with '
+                    "'spawn', which re-imports the main script). Rerun to resume.",
+                    path=root,
+                ) from exc
+        return n, used
+
+
+def build_dataset(
+    plan: PatchPlan,
+    out: str | Path,
+    *,
+    image_format: Literal["png", "jpeg"] = "png",
+    quality: int = 90,
+    png_compress_level: int = 1,
+    workers: int | None = None,
+    executor: cf.Executor | None = None,
+    progress: bool = False,
+    attribute: str = DEFAULT_ATTRIBUTE,
+    job_name: str = "wsi2rek",
+    creation_date: str | datetime | None = None,
+    preview: bool = True,
+    overwrite: bool = False,
+    batch_size: int = 16,
+) -> DatasetSummary:
+    """Cut, encode and write every patch of ``plan`` into the folder ``out``.
+
+    The same plan and options give the same folder byte for byte, whatever the number of
+    workers or the executor (only ``built_at`` in ``dataset.json`` differs). Manifest
+    ``source-ref`` values are relative paths (``images/train/x.png``); the AWS uploader
+    rewrites them to ``s3://`` URIs. Rerunning after an interruption writes only the
+    missing images.
+
+    Args:
+        plan: The patches to cut (from :func:`wsi2rek.sampling.plan_dataset` or built by
+            hand).
+        out: Dataset folder; created if needed.
+        image_format: ``"png"`` (lossless) or ``"jpeg"``.
+        quality: JPEG quality, 1-100.
+        png_compress_level: PNG zlib level 0-9; 1 is about as small as 6 on tissue and
+            several times faster.
+        workers: Worker processes of the default process pool (default: one per CPU);
+            0 runs everything in the calling process. With ``executor``, only sizes how
+            many tasks are kept in flight.
+        executor: Any :class:`concurrent.futures.Executor` to run the work on instead,
+            e.g. ``distributed.Client(...).get_executor()``. It is not shut down.
+        progress: Show a tqdm progress bar on stderr.
+        attribute: Label attribute name in the manifests.
+        job_name: ``job-name`` of every manifest line.
+        creation_date: ``creation-date`` of every manifest line. Default: the plan's
+            ``params["creation_date"]`` if any, else the fixed ``2000-01-01T00:00:00.000000``
+            so that manifests are reproducible.
+        preview: Also write ``preview/<slide stem>.png`` for each slide.
+        overwrite: Replace a dataset built from a different plan or with other options
+            (otherwise :class:`~wsi2rek.errors.DatasetMismatchError`).
+        batch_size: Patches per task sent to a worker.
+
+    Returns:
+        A :class:`DatasetSummary`, including the validator's report on each manifest.
+
+    Raises:
+        SamplingError: A patch size is outside Rekognition's 64-4096 px or 20:1 limits.
+        SlideNotFoundError: A slide file of the plan is missing.
+        DatasetMismatchError: ``out`` holds a different dataset and ``overwrite`` is False.
+        DatasetError: The plan is inconsistent (unknown labels or slides, clashing names).
+    """
+    started = time.perf_counter()
+    options = ImageOptions(image_format, quality, png_compress_level)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if workers is not None and workers < 0:
+        raise ValueError(f"workers must be >= 0, got {workers}")
+    patches, dupes = _dedupe(plan.patches)
+    _check_plan(plan, patches, Limits())
+    date = _creation_date(plan, creation_date)
+    fingerprint = plan.fingerprint()
+    key = _build_key(
+        fingerprint,
+        options,
+        {"attribute": attribute, "job_name": job_name, "creation_date": date},
+    )
+    root = Path(out)
+    _prepare_folder(root, key, overwrite=overwrite)
+    root.mkdir(parents=True, exist_ok=True)
+    info: dict[str, Any] = {"format": DATASET_FORMAT, "status": "building", "build": key}
+    atomic_write_text(root / "dataset.json", json.dumps(info, indent=2, sort_keys=True) + "\n")
+    plan.save(root / "plan.json")
+
+    ext = options.extension
+    existing = _existing_images(root, _splits_used(patches))
+    todo = [p for p in patches if _image_path(p, ext) not in existing]
+    written, used = _execute(
+        plan,
+        todo,
+        root,
+        options=options,
+        workers=_default_workers() if workers is None else workers,
+        executor=executor,
+        progress=progress,
+        batch_size=batch_size,
+    )
+    missing = [p.name for p in patches if not (root / _image_path(p, ext)).is_file()]
+    if missing:
+        raise DatasetError(
+            f"{len(missing)} images were not written (first: {missing[0]}); the executor "
+            "lost tasks. Rerun build_dataset to resume.",
+            path=root,
+        )
+    counts, reports = _write_manifests(
+        plan, patches, root, ext=ext, date=date, job_name=job_name, attribute=attribute
+    )
+    _write_patches_jsonl(patches, root, ext)
+    previews: tuple[Path, ...] = ()
+    if preview:
+        from wsi2rek.dataset._preview import write_previews  # noqa: PLC0415  (optional step)
+
+        previews = tuple(write_previews(plan, root))
+    skipped = (*plan.skipped, *dupes)
+    info = {
+        "format": DATASET_FORMAT,
+        "status": "complete",
+        "build": key,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "fingerprint": fingerprint,
+        "seed": plan.params.get("seed"),
+        "params": dict(plan.params),
+        "labels": plan.class_ids,
+        "label_map": plan.params.get("label_map"),
+        "versions": _versions(),
+        "slides": dict(sorted(plan.slide_paths.items())),
+        "counts": {"images": len(patches), "splits": counts},
+        "skipped": [s.to_dict() for s in skipped],
+        "skipped_by_reason": dict(sorted(Counter(s.reason for s in skipped).items())),
+        "validation": {
+            k: r.to_dict() | {"errors": len(r.errors), "warnings": len(r.warnings)}
+            for k, r in reports.items()
+        },
+    }
+    atomic_write_text(
+        root / "dataset.json", json.dumps(info, indent=2, sort_keys=True, default=str) + "\n"
+    )
+    return DatasetSummary(
+        out=root,
+        fingerprint=fingerprint,
+        images=len(patches),
+        written=written,
+        reused=len(patches) - len(todo),
+        splits=counts,
+        skipped=tuple(skipped),
+        validation=reports,
+        previews=previews,
+        seconds=time.perf_counter() - started,
+        workers=used,
+    )

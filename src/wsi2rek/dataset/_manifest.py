@@ -1,0 +1,320 @@
+"""Ground Truth object-detection manifests: one JSON object per line.
+
+A line looks like this (``bounding-box`` is the attribute name; any name works as long as
+its ``-metadata`` twin matches)::
+
+    {"source-ref": "images/train/a.png",
+     "bounding-box": {"image_size": [{"width": 512, "height": 512, "depth": 3}],
+                      "annotations": [{"class_id": 0, "left": 10, "top": 20,
+                                       "width": 50, "height": 50}]},
+     "bounding-box-metadata": {"objects": [{"confidence": 1}],
+                               "class-map": {"0": "mitotic figure"},
+                               "type": "groundtruth/object-detection",
+                               "human-annotated": "yes",
+                               "creation-date": "2000-01-01T00:00:00.000000",
+                               "job-name": "wsi2rek"}}
+
+:class:`Manifest` reads such a file without ever failing on a bad line: each line's raw
+text is kept so that :meth:`Manifest.validate` can report every problem with the code
+Rekognition would use and its 1-based line number.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from wsi2rek.errors import ManifestError
+
+if TYPE_CHECKING:
+    from wsi2rek.dataset._validate import Limits, ValidationReport
+
+__all__ = [
+    "DEFAULT_ATTRIBUTE",
+    "DEFAULT_CREATION_DATE",
+    "BoxRecord",
+    "Manifest",
+    "ManifestLine",
+    "atomic_write_bytes",
+    "atomic_write_text",
+]
+
+#: The label attribute name the AWS blog (and wsi2rek by default) uses.
+DEFAULT_ATTRIBUTE = "bounding-box"
+#: The fixed ``creation-date`` written when neither the caller nor the plan gives one, so
+#: that the same plan always gives byte-identical manifests.
+DEFAULT_CREATION_DATE = "2000-01-01T00:00:00.000000"
+#: The only use case wsi2rek writes.
+OBJECT_DETECTION = "groundtruth/object-detection"
+
+#: ``(class_id, left, top, width, height)`` in integer pixels of the image frame.
+BoxRecord = tuple[int, int, int, int, int]
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary sibling and :func:`os.replace`.
+
+    A reader (or a resumed build) therefore never sees a half-written file. The temporary
+    name carries the process id so concurrent writers never share one.
+    """
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as f:
+            f.write(data)
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """UTF-8 text version of :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _boxes(value: Iterable[Sequence[int]]) -> tuple[BoxRecord, ...]:
+    out: list[BoxRecord] = []
+    for b in value:
+        class_id, left, top, width, height = (int(v) for v in b)
+        out.append((class_id, left, top, width, height))
+    return tuple(out)
+
+
+def _class_map(value: Mapping[int, str]) -> dict[int, str]:
+    return {int(k): str(v) for k, v in sorted(value.items(), key=lambda kv: int(kv[0]))}
+
+
+@attrs.frozen
+class ManifestLine:
+    """One image of an object-detection manifest.
+
+    Attributes:
+        source_ref: Image location: a path relative to the manifest's folder before upload
+            (``images/train/x.png``), an ``s3://bucket/key`` URI after.
+        width: Image width in pixels.
+        height: Image height in pixels.
+        depth: Colour channels (3 for RGB).
+        boxes: ``(class_id, left, top, width, height)`` integer boxes in the image frame.
+        class_map: ``class_id`` -> label name for every class used in ``boxes``.
+        creation_date: ISO-8601 timestamp written as ``creation-date``.
+        job_name: Written as ``job-name``.
+    """
+
+    source_ref: str
+    width: int
+    height: int
+    depth: int = 3
+    boxes: tuple[BoxRecord, ...] = attrs.field(default=(), converter=_boxes)
+    class_map: Mapping[int, str] = attrs.field(factory=dict, converter=_class_map)
+    creation_date: str = DEFAULT_CREATION_DATE
+    job_name: str = "wsi2rek"
+
+    def to_json(self, attribute: str = DEFAULT_ATTRIBUTE) -> dict[str, Any]:
+        """The JSON object of this line, with ``attribute`` and its ``-metadata`` twin."""
+        return {
+            "source-ref": self.source_ref,
+            attribute: {
+                "image_size": [{"width": self.width, "height": self.height, "depth": self.depth}],
+                "annotations": [
+                    {"class_id": c, "left": x, "top": y, "width": w, "height": h}
+                    for c, x, y, w, h in self.boxes
+                ],
+            },
+            f"{attribute}-metadata": {
+                "objects": [{"confidence": 1} for _ in self.boxes],
+                "class-map": {str(k): v for k, v in self.class_map.items()},
+                "type": OBJECT_DETECTION,
+                "human-annotated": "yes",
+                "creation-date": self.creation_date,
+                "job-name": self.job_name,
+            },
+        }
+
+    def dumps(self, attribute: str = DEFAULT_ATTRIBUTE) -> str:
+        """This line as compact JSON text (no newline)."""
+        return json.dumps(self.to_json(attribute), separators=(",", ":"), ensure_ascii=False)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The label name of every box, in box order."""
+        return tuple(self.class_map.get(b[0], str(b[0])) for b in self.boxes)
+
+    @classmethod
+    def from_json(
+        cls, data: Mapping[str, Any], attribute: str = DEFAULT_ATTRIBUTE, *, line: int | None = None
+    ) -> ManifestLine:
+        """Parse one decoded JSON line.
+
+        Raises:
+            ManifestError: The line does not have the object-detection structure; ``code``
+                is the Rekognition error code, ``line`` the given line number.
+        """
+        where = f" (line {line})" if line is not None else ""
+        try:
+            ref = data["source-ref"]
+        except KeyError:
+            raise ManifestError(
+                f"no 'source-ref' key{where}", line=line, code="ERROR_MISSING_SOURCE_REF"
+            ) from None
+        try:
+            body = data[attribute]
+            meta = data[f"{attribute}-metadata"]
+            size = body["image_size"][0]
+            boxes = [
+                (a["class_id"], a["left"], a["top"], a["width"], a["height"])
+                for a in body["annotations"]
+            ]
+            class_map = {int(k): str(v) for k, v in meta["class-map"].items()}
+            return cls(
+                source_ref=str(ref),
+                width=int(size["width"]),
+                height=int(size["height"]),
+                depth=int(size.get("depth", 3)),
+                boxes=boxes,
+                class_map=class_map,
+                creation_date=str(meta.get("creation-date", "")),
+                job_name=str(meta.get("job-name", "")),
+            )
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            raise ManifestError(
+                f"line{where} is not an object-detection line with attribute {attribute!r}: "
+                f"{type(exc).__name__}: {exc}",
+                line=line,
+                code="ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT",
+            ) from exc
+
+
+def _line_tuple(lines: Iterable[ManifestLine]) -> tuple[ManifestLine, ...]:
+    return tuple(lines)
+
+
+def _detect_attribute(texts: Sequence[str]) -> str:
+    """The label attribute of the first line that has one with a ``-metadata`` twin."""
+    for text in texts:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        for key in data:
+            if key != "source-ref" and not key.endswith("-metadata") and f"{key}-metadata" in data:
+                return str(key)
+    return DEFAULT_ATTRIBUTE
+
+
+@attrs.frozen
+class Manifest:
+    """A Ground Truth object-detection manifest.
+
+    Build one from :class:`ManifestLine` values and :meth:`write` it, or :meth:`read` a
+    file. Reading never fails on a bad line: lines that do not parse are left out of
+    :attr:`lines` but their text is kept, so :meth:`validate` reports them with their
+    line number and Rekognition error code.
+
+    Attributes:
+        lines: The lines that parse as object-detection lines.
+        attribute: The label attribute name (``bounding-box`` by default).
+        path: The file this manifest was read from, if any.
+        source_lines: The raw text of every line of the file (when read), blank lines
+            included, so line numbers match the file.
+        size_bytes: Size of the file in bytes (when read).
+    """
+
+    lines: tuple[ManifestLine, ...] = attrs.field(converter=_line_tuple)
+    attribute: str = DEFAULT_ATTRIBUTE
+    path: Path | None = None
+    source_lines: tuple[str, ...] | None = None
+    size_bytes: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.source_lines) if self.source_lines is not None else len(self.lines)
+
+    @classmethod
+    def read(cls, path: str | Path, *, attribute: str | None = None) -> Manifest:
+        """Read a manifest file; the attribute name is detected when not given.
+
+        Raises:
+            ManifestError: The file cannot be read or is not UTF-8 text
+                (code ``ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT``).
+        """
+        p = Path(path)
+        try:
+            raw = p.read_bytes()
+            text = raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ManifestError(
+                f"cannot read manifest {p}: {exc}. Expected a UTF-8 JSON-lines file.",
+                path=p,
+                code="ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
+            ) from exc
+        texts = text.splitlines()
+        attr = attribute if attribute is not None else _detect_attribute(texts)
+        parsed: list[ManifestLine] = []
+        for number, line_text in enumerate(texts, start=1):
+            try:
+                data = json.loads(line_text)
+                if isinstance(data, dict):
+                    parsed.append(ManifestLine.from_json(data, attr, line=number))
+            except (ValueError, ManifestError):
+                # Recorded by validate(), which re-reads source_lines with exact codes.
+                continue
+        return cls(parsed, attr, p, tuple(texts), len(raw))
+
+    def dumps(self) -> str:
+        """The whole manifest as text, one line per :class:`ManifestLine`, newline-ended."""
+        return "".join(line.dumps(self.attribute) + "\n" for line in self.lines)
+
+    def write(self, path: str | Path) -> None:
+        """Write the manifest to ``path`` atomically (temporary name, then rename)."""
+        atomic_write_text(path, self.dumps())
+
+    def validate(
+        self,
+        *,
+        check_images: bool = True,
+        base_dir: str | Path | None = None,
+        train: Manifest | None = None,
+        limits: Limits | None = None,
+    ) -> ValidationReport:
+        """Check every rule Rekognition applies that can be checked locally.
+
+        Args:
+            check_images: Also open each local image (existence, PNG/JPEG magic bytes, file
+                size, real dimensions). ``s3://`` images are never fetched.
+            base_dir: Folder that relative ``source-ref`` paths are relative to (default:
+                the manifest's folder, or the current directory for in-memory manifests).
+            train: The training manifest, when this one is a test manifest: its labels
+                must overlap the training labels by at least 50 %.
+            limits: Quotas to check against (default: Rekognition's).
+
+        Returns:
+            A :class:`ValidationReport`; ``ok`` is False when any error was found.
+        """
+        from wsi2rek.dataset._validate import validate_texts  # noqa: PLC0415  (import cycle)
+
+        texts = self.source_lines
+        if texts is None:
+            texts = tuple(line.dumps(self.attribute) for line in self.lines)
+        size = self.size_bytes
+        if size is None:
+            size = sum(len(t.encode("utf-8")) + 1 for t in texts)
+        if base_dir is None:
+            base_dir = self.path.parent if self.path is not None else Path.cwd()
+        train_labels = None
+        if train is not None:
+            train_labels = train.validate(check_images=False).labels
+        return validate_texts(
+            texts,
+            attribute=self.attribute,
+            size_bytes=size,
+            base_dir=Path(base_dir) if check_images else None,
+            train_labels=train_labels,
+            limits=limits,
+        )

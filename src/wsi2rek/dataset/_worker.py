@@ -1,0 +1,106 @@
+"""What runs in a worker process: read windows, encode, write atomically.
+
+Tasks are small and picklable: a slide path, the output folder, the encoding options and
+a batch of ``(relative image path, x, y, width, height)`` windows of that slide. Workers
+return only ``(relative path, bytes written)`` pairs, never pixels, so inter-process
+traffic stays tiny whatever the patch size.
+
+Each worker process keeps a few slides open between tasks (:class:`SlideCache`): a
+process pool opens it in its initializer, any other executor (Dask...) creates it on the
+first task that process runs.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from wsi2rek.dataset._encode import ImageOptions, encode_image
+from wsi2rek.dataset._manifest import atomic_write_bytes
+from wsi2rek.slides._base import SlideSource
+
+__all__ = ["SlideCache", "Window", "init_worker", "run_batch"]
+
+#: ``(relative image path, x, y, width, height)``: one patch, in level-0 pixels.
+Window = tuple[str, int, int, int, int]
+
+
+class SlideCache:
+    """Keeps at most ``size`` slides open, least recently used closed first."""
+
+    def __init__(self, size: int = 4, opener: Callable[[str], SlideSource] | None = None) -> None:
+        self.size = size
+        self._opener = opener
+        self._slides: OrderedDict[str, SlideSource] = OrderedDict()
+
+    def get(self, path: str) -> SlideSource:
+        """The open slide at ``path`` (opened on first use)."""
+        slide = self._slides.get(path)
+        if slide is not None:
+            self._slides.move_to_end(path)
+            return slide
+        if self._opener is None:
+            from wsi2rek.slides import open_slide  # noqa: PLC0415  (keep worker import light)
+
+            self._opener = open_slide
+        slide = self._opener(path)
+        self._slides[path] = slide
+        while len(self._slides) > self.size:
+            _, old = self._slides.popitem(last=False)
+            old.close()
+        return slide
+
+    def close(self) -> None:
+        """Close every open slide."""
+        while self._slides:
+            _, slide = self._slides.popitem()
+            slide.close()
+
+    def __repr__(self) -> str:
+        return f"SlideCache(size={self.size}, open={list(self._slides)})"
+
+
+class _ProcessState:
+    """Holder for the one :class:`SlideCache` of a worker process.
+
+    This is the only process-global state in wsi2rek: a worker process must keep its open
+    slides between tasks, and executors give tasks no other place to keep them. The parent
+    process never uses it (in-process builds pass their own cache).
+    """
+
+    cache: SlideCache | None = None
+
+
+def init_worker(slide_paths: Sequence[str] = ()) -> None:
+    """Process-pool initializer: open the worker's slide handles once, up front."""
+    cache = SlideCache(size=max(4, min(len(slide_paths), 8)))
+    for path in slide_paths[: cache.size]:
+        cache.get(path)
+    _ProcessState.cache = cache
+
+
+def run_batch(
+    slide_path: str,
+    out: str,
+    windows: Sequence[Window],
+    options: ImageOptions,
+    cache: SlideCache | None = None,
+) -> list[tuple[str, int]]:
+    """Read, encode and atomically write each window of one slide.
+
+    Returns:
+        ``(relative image path, bytes written)`` for each window, in order.
+    """
+    if cache is None:
+        if _ProcessState.cache is None:
+            _ProcessState.cache = SlideCache()
+        cache = _ProcessState.cache
+    slide = cache.get(slide_path)
+    root = Path(out)
+    done: list[tuple[str, int]] = []
+    for rel, x, y, w, h in windows:
+        data = encode_image(slide.read_region(x, y, w, h), options)
+        atomic_write_bytes(root / rel, data)
+        done.append((rel, len(data)))
+    return done
