@@ -49,6 +49,14 @@ MODEL = "Custom Labels model"
 UPLOAD = "Upload an image"
 SLIDE = "Region of a slide"
 SAMPLE_NAME = "synthetic-sample.png"
+TABLE_COLUMNS = {
+    "label": st.column_config.TextColumn("label"),
+    "confidence": st.column_config.NumberColumn("confidence", format="%.1f%%"),
+    **{
+        name: st.column_config.NumberColumn(f"{name} (px)", format="%.0f")
+        for name in ("left", "top", "width", "height")
+    },
+}
 
 
 # --- cached resources -------------------------------------------------------------------
@@ -235,35 +243,39 @@ def show_results(
 ) -> None:
     """The image with boxes, a count, the table and the downloads."""
     shown = filter_detections(found, min_confidence)
+    exported = translate_detections(shown, *offset) if offset else shown
     picture, details = st.columns([3, 2], gap="medium")
     with picture:
         st.image(draw_detections(image, shown), caption=name, width="stretch")
     with details:
         st.metric("Detections", len(shown))
         st.markdown(summary_text(len(shown), len(found), min_confidence))
-        exported = translate_detections(shown, *offset) if offset else shown
-        if offset:
-            st.caption("Coordinates are level-0 slide pixels.")
-        if shown:
-            st.dataframe(detection_rows(exported), hide_index=True, width="stretch")
         stem = Path(name).stem
-        csv_col, geojson_col = st.columns(2)
-        csv_col.download_button(
+        st.download_button(
             "Download CSV",
             detections_csv(exported),
             file_name=f"{stem}-detections.csv",
             mime="text/csv",
             on_click="ignore",
             key="csv",
+            icon=":material/download:",
+            help="Readable by `wsi2rek evaluate-detections` and spreadsheets.",
         )
-        geojson_col.download_button(
+        st.download_button(
             "Download GeoJSON",
             detections_geojson(exported),
             file_name=f"{stem}-detections.geojson",
             mime="application/geo+json",
             on_click="ignore",
             key="geojson",
-            help="QuPath: File > Import objects",
+            icon=":material/download:",
+            help="For QuPath: File > Import objects.",
+        )
+        if offset:
+            st.caption("Table and downloads use level-0 slide pixels.")
+    if shown:
+        st.dataframe(
+            detection_rows(exported), hide_index=True, width="stretch", column_config=TABLE_COLUMNS
         )
 
 
@@ -275,7 +287,7 @@ def main() -> None:
     except AppConfigError as exc:
         st.error(str(exc))
         st.stop()
-    st.title("🔬 wsi2rek detector")
+    st.title("wsi2rek detector")
     st.caption(
         "Find mitotic figures (or any trained label) in an image or a slide region with a "
         "Rekognition Custom Labels model, or offline with the demo detector."

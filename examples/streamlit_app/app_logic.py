@@ -8,13 +8,12 @@ clamping a slide region. ``app.py`` only wires these to widgets.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
 import re
+import tempfile
 import warnings
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
@@ -26,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 from wsi2rek.detection import Detection, RGBImage
 from wsi2rek.errors import Wsi2RekError
 from wsi2rek.geometry import Box, Point
+from wsi2rek.inference import label_color, to_geojson, write_csv
 
 __all__ = [
     "ACCEPTED_FORMATS",
@@ -48,7 +48,6 @@ __all__ = [
     "draw_detections",
     "draw_region",
     "filter_detections",
-    "label_colour",
     "list_slides",
     "sample_cells",
     "sample_png",
@@ -91,18 +90,6 @@ _PROJECT_ARN = re.compile(
     r"^arn:[a-z\d-]+:rekognition:[a-z\d-]+:\d{12}:project/[a-zA-Z0-9_.\-]{1,255}/[0-9]+$"
 )
 _ARN_SHAPE = "arn:aws:rekognition:REGION:ACCOUNT:project/PROJECT/version/VERSION/TIMESTAMP"
-
-# Colour-blind friendly (Okabe-Ito), bright enough to read on H&E.
-_PALETTE: Final = (
-    (0, 158, 115),
-    (230, 159, 0),
-    (86, 180, 233),
-    (213, 94, 0),
-    (240, 228, 66),
-    (0, 114, 178),
-    (204, 121, 167),
-)
-
 
 # --- errors -----------------------------------------------------------------------------
 
@@ -359,11 +346,6 @@ def summary_text(shown: int, found: int, min_confidence: float) -> str:
     return f"{shown} {noun} with confidence ≥ {min_confidence:g}%{tail}"
 
 
-def label_colour(label: str) -> tuple[int, int, int]:
-    """A stable colour for ``label`` (the same in every run, unlike ``hash``)."""
-    return _PALETTE[zlib.crc32(label.encode("utf-8")) % len(_PALETTE)]
-
-
 def draw_detections(image: RGBImage | Image.Image, detections: Sequence[Detection]) -> Image.Image:
     """Draw each detection's box and ``label confidence%`` on a copy of ``image``.
 
@@ -375,11 +357,12 @@ def draw_detections(image: RGBImage | Image.Image, detections: Sequence[Detectio
         image.convert("RGB") if isinstance(image, Image.Image) else Image.fromarray(image, "RGB")
     )
     draw = ImageDraw.Draw(canvas)
+    # label_color is the colour the GeoJSON export gives QuPath, so both views agree.
     short = min(canvas.size)
-    width = max(2, round(short / 250))
-    font = ImageFont.load_default(size=max(11, round(short / 45)))
+    width = max(2, round(short / 150))
+    font = ImageFont.load_default(size=max(12, round(short / 32)))
     for det in detections:
-        colour = label_colour(det.label)
+        colour = label_color(det.label)
         left, top, right, bottom = det.box.to_ints()
         draw.rectangle((left, top, right, bottom), outline=colour, width=width)
         text = f"{det.label} {det.confidence:.0f}%"
@@ -409,58 +392,25 @@ def detection_rows(detections: Iterable[Detection]) -> list[dict[str, str | floa
     ]
 
 
-_CSV_COLUMNS: Final = ("label", "confidence", "left", "top", "width", "height")
-
-
 def detections_csv(detections: Iterable[Detection]) -> bytes:
-    """The detections as UTF-8 CSV with columns label, confidence, left, top, width, height."""
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=_CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for det in detections:
-        writer.writerow(
-            {
-                "label": det.label,
-                "confidence": f"{det.confidence:.4f}",
-                "left": f"{det.box.left:.2f}",
-                "top": f"{det.box.top:.2f}",
-                "width": f"{det.box.width:.2f}",
-                "height": f"{det.box.height:.2f}",
-            }
-        )
-    return buffer.getvalue().encode("utf-8")
+    """The detections as CSV, in the format of :func:`wsi2rek.inference.write_csv`.
+
+    The same file ``wsi2rek detect-slide --out detections.csv`` writes, so a download can be
+    read back with :func:`wsi2rek.inference.read_detections` or scored with
+    ``wsi2rek evaluate-detections``.
+    """
+    with tempfile.TemporaryDirectory(prefix="wsi2rek-app-") as folder:
+        return write_csv(list(detections), Path(folder) / "detections.csv").read_bytes()
 
 
 def detections_geojson(detections: Iterable[Detection]) -> bytes:
-    """The detections as a QuPath-compatible GeoJSON FeatureCollection (pixel coordinates).
+    """The detections as a QuPath GeoJSON FeatureCollection (:func:`wsi2rek.inference.to_geojson`).
 
-    Each feature is the box as a closed Polygon with ``objectType`` ``"detection"``, a
-    ``classification`` (``name`` and ``color``) and the confidence in ``measurements``;
+    Each box is a closed Polygon with ``objectType`` ``"detection"``, a ``classification``
+    (name and the colour the app draws it in) and the confidence in ``measurements``;
     QuPath's *File > Import objects* reads it.
     """
-    features = []
-    for det in detections:
-        box = det.box
-        ring = [
-            [box.left, box.top],
-            [box.right, box.top],
-            [box.right, box.bottom],
-            [box.left, box.bottom],
-            [box.left, box.top],
-        ]
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Polygon", "coordinates": [ring]},
-                "properties": {
-                    "objectType": "detection",
-                    "classification": {"name": det.label, "color": list(label_colour(det.label))},
-                    "measurements": {"confidence": det.confidence},
-                },
-            }
-        )
-    collection = {"type": "FeatureCollection", "features": features}
-    return json.dumps(collection, indent=1).encode("utf-8")
+    return json.dumps(to_geojson(list(detections)), indent=1).encode("utf-8")
 
 
 # --- slide mode -------------------------------------------------------------------------
