@@ -1,0 +1,644 @@
+"""``plan_dataset``: from a SlideRunner database and slides to a :class:`PatchPlan`.
+
+This is the I/O edge of sampling: it reads the database, opens each slide for its size
+and MPP (and its thumbnail, when a tissue mask is needed), turns annotations into
+labelled level-0 boxes, splits slides, seeds one generator per slide and runs the
+samplers. Everything it leaves out is a counted :class:`Skip`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from wsi2rek.annotations import Annotation, AnnotationKind, SlideRecord, SlideRunnerDB
+from wsi2rek.annotations._types import DEFAULT_SPOT_RADIUS_PX
+from wsi2rek.errors import (
+    SamplingError,
+    SkippedAnnotationWarning,
+    Wsi2RekError,
+)
+from wsi2rek.geometry import Box
+from wsi2rek.labels import LabelMap
+from wsi2rek.sampling._plan import SPLITS, LabeledBox, PatchPlan, PatchSpec, Skip
+from wsi2rek.sampling._samplers import (
+    BackgroundSampler,
+    GridSampler,
+    ObjectSampler,
+    Roi,
+    SlideInput,
+    SlideResult,
+)
+from wsi2rek.sampling._split import SlideSplit, split_slides
+from wsi2rek.sampling._window import box_large_enough
+from wsi2rek.slides import open_slide
+from wsi2rek.tissue import TissueMask, tissue_mask
+
+__all__ = ["annotation_objects", "find_slide_files", "plan_dataset"]
+
+_SPOTS = (AnnotationKind.SPOT, AnnotationKind.SPECIAL_SPOT)
+_REGIONS = (AnnotationKind.AREA, AnnotationKind.POLYGON)
+
+
+@attrs.frozen
+class AnnotationObjects:
+    """What a slide's annotations become (see :func:`annotation_objects`).
+
+    Attributes:
+        objects: Labelled boxes, clipped to the slide, ordered by annotation uid.
+        rois: Regions of interest (AREA/POLYGON annotations of the ROI class), or None
+            when no ROI class was asked for.
+        skipped: Annotations that could not be used, with reasons.
+        ignored: Class id (``"none"`` for no agreed class) -> annotations ignored because
+            the label map does not name their class.
+    """
+
+    objects: tuple[LabeledBox, ...]
+    rois: tuple[Roi, ...] | None
+    skipped: tuple[Skip, ...]
+    ignored: Mapping[str, int]
+
+
+def _polygon_area(ann: Annotation) -> float:
+    pts = ann.points
+    twice = sum(a.x * b.y - b.x * a.y for a, b in zip(pts, (*pts[1:], pts[0]), strict=True))
+    return abs(twice) / 2
+
+
+def _degenerate(ann: Annotation) -> str | None:
+    if ann.kind in _SPOTS:
+        return None
+    extent = Box.from_points(ann.points)
+    if extent.is_empty:
+        return f"its extent is {extent.width:g} x {extent.height:g} px"
+    if ann.kind == AnnotationKind.POLYGON and _polygon_area(ann) == 0:
+        return f"its {len(ann.points)} points enclose no area"
+    return None
+
+
+def annotation_objects(
+    annotations: Iterable[Annotation],
+    labels: LabelMap,
+    *,
+    slide: str,
+    slide_size: tuple[int, int],
+    mpp: tuple[float, float] | None = None,
+    spot_radius_px: float | None = None,
+    spot_radius_um: float | None = None,
+    roi_class: int | None = None,
+    patch_size: int = 512,
+) -> AnnotationObjects:
+    """Turn one slide's annotations into labelled level-0 boxes (pure; no I/O).
+
+    Spots become squares of half-side ``spot_radius_px`` (default 25 px) or
+    ``spot_radius_um`` converted with ``mpp``; areas, circles and polygons their extent.
+    Boxes are clipped to the slide (``clipped=True`` when that cut them).
+
+    Left out, each with a :class:`Skip`: degenerate shapes (``"degenerate_annotation"``),
+    boxes entirely outside the slide (``"outside_slide"``), and boxes that would not stay
+    larger than 1 x 1 px after Rekognition's rescale of a ``patch_size`` image
+    (``"box_too_small"``). Classes missing from ``labels`` are counted in ``ignored``.
+
+    Raises:
+        SamplingError: when ``spot_radius_um`` is given and the slide has no MPP.
+    """
+    if spot_radius_um is not None and mpp is None:
+        raise SamplingError(
+            f"slide {slide} has no microns-per-pixel (MPP) metadata, so a spot radius of "
+            f"{spot_radius_um} um cannot be converted to pixels; use spot_radius_px "
+            "(--spot-radius) instead",
+            slide=slide,
+        )
+    bounds = Box(0, 0, *slide_size)
+    objects: list[LabeledBox] = []
+    rois: list[Roi] | None = [] if roi_class is not None else None
+    skipped: list[Skip] = []
+    ignored: Counter[str] = Counter()
+    for ann in sorted(annotations, key=lambda a: a.uid):
+        is_roi = rois is not None and ann.label == roi_class and ann.kind in _REGIONS
+        label = None if is_roi else labels.label_for(ann.label)
+        if not is_roi and label is None:
+            ignored["none" if ann.label is None else str(ann.label)] += 1
+            continue
+        if (why := _degenerate(ann)) is not None:
+            skipped.append(
+                Skip(
+                    reason="degenerate_annotation",
+                    slide=slide,
+                    annotation=ann.uid,
+                    detail=f"{ann.kind.name.lower()} annotation {ann.uid} on {slide}: {why}",
+                )
+            )
+            continue
+        if is_roi and rois is not None:
+            rois.append(Roi(points=ann.points, uid=ann.uid))
+            continue
+        assert label is not None  # narrowed: not an ROI, and mapped
+        if spot_radius_um is not None:
+            box = ann.box(spot_radius_um=spot_radius_um, mpp=mpp)
+        else:
+            box = ann.box(spot_radius_px if spot_radius_px is not None else DEFAULT_SPOT_RADIUS_PX)
+        visible = box.intersection(bounds)
+        if visible is None:
+            skipped.append(
+                Skip(
+                    reason="outside_slide",
+                    slide=slide,
+                    annotation=ann.uid,
+                    detail=f"annotation {ann.uid} ({label!r}) at {box.left:.0f},{box.top:.0f}-"
+                    f"{box.right:.0f},{box.bottom:.0f} lies outside slide {slide} "
+                    f"({slide_size[0]}x{slide_size[1]} px)",
+                )
+            )
+            continue
+        if not box_large_enough(visible, patch_size, patch_size):
+            skipped.append(
+                Skip(
+                    reason="box_too_small",
+                    slide=slide,
+                    annotation=ann.uid,
+                    detail=f"annotation {ann.uid} ({label!r}) is {visible.width:g} x "
+                    f"{visible.height:g} px; Rekognition needs boxes larger than 1 x 1 px "
+                    f"after it rescales a {patch_size} px image",
+                )
+            )
+            continue
+        objects.append(
+            LabeledBox(label=label, box=visible, annotation=ann.uid, clipped=visible != box)
+        )
+    return AnnotationObjects(
+        objects=tuple(objects),
+        rois=None if rois is None else tuple(rois),
+        skipped=tuple(skipped),
+        ignored=dict(sorted(ignored.items())),
+    )
+
+
+def find_slide_files(folder: str | os.PathLike[str]) -> dict[str, Path]:
+    """Files directly in ``folder``, keyed by case-folded file name.
+
+    Raises:
+        SamplingError: when ``folder`` is not a folder, or two files differ only in case.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise SamplingError(
+            f"slides folder {root} does not exist or is not a folder; pass the folder that "
+            "holds the slide files, or a mapping of slide name -> path"
+        )
+    found: dict[str, Path] = {}
+    for path in sorted(root.iterdir()):
+        if not path.is_file():
+            continue
+        key = path.name.casefold()
+        if key in found:
+            raise SamplingError(
+                f"slides folder {root} holds {found[key].name!r} and {path.name!r}, which "
+                "differ only in case; rename one, or pass a mapping of slide name -> path"
+            )
+        found[key] = path
+    return found
+
+
+@attrs.frozen
+class _SlideInfo:
+    record: SlideRecord
+    path: Path
+    size: tuple[int, int]
+    mpp: tuple[float, float] | None
+    tissue: TissueMask | None
+
+
+def _records(
+    db: SlideRunnerDB,
+    slides: str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]],
+    slides_in: Sequence[str] | None,
+) -> tuple[list[tuple[SlideRecord, Path | None]], set[int]]:
+    """DB slides to plan with their files (None when missing); uids asked for by name."""
+    explicit: set[int] = set()
+    chosen: list[tuple[SlideRecord, Path | None]] = []
+    if isinstance(slides, Mapping):
+        for name, path in slides.items():
+            record = db.slide(name)
+            explicit.add(record.uid)
+            chosen.append((record, Path(path)))
+    else:
+        files = find_slide_files(slides)
+        chosen = [(r, files.get(r.name.casefold())) for r in db.slides()]
+    if slides_in is not None:
+        wanted = {db.slide(name).uid for name in slides_in}
+        explicit |= wanted
+        chosen = [(r, p) for r, p in chosen if r.uid in wanted]
+        missing = wanted - {r.uid for r, _ in chosen}
+        if missing:
+            names = sorted(db.slide(uid).name for uid in missing)
+            raise SamplingError(
+                f"slides_in names {names}, which the slides mapping does not give a path for"
+            )
+    return chosen, explicit
+
+
+def _duplicates(records: Iterable[SlideRecord]) -> None:
+    seen: dict[str, SlideRecord] = {}
+    for record in records:
+        other = seen.setdefault(record.name.casefold(), record)
+        if other is not record:
+            raise SamplingError(
+                f"two database slides share the file name {record.name!r} "
+                f"({other.describe()} and {record.describe()}); plan them separately with "
+                "slides_in, or pass a mapping of slide name -> path"
+            )
+
+
+def _open_slides(
+    chosen: Sequence[tuple[SlideRecord, Path | None]],
+    explicit: set[int],
+    *,
+    need_tissue: bool,
+    skipped: list[Skip],
+) -> list[_SlideInfo]:
+    infos: list[_SlideInfo] = []
+    for record, path in chosen:
+        if path is None or not path.is_file():
+            where = f"{path}" if path is not None else "the slides folder"
+            message = f"slide {record.name!r} ({record.describe()}) was not found in {where}"
+            if record.uid in explicit:
+                raise SamplingError(message + "; check the name or the folder", slide=record.name)
+            skipped.append(Skip(reason="slide_missing", slide=record.name, detail=message))
+            continue
+        try:
+            with open_slide(path) as source:
+                size = source.dimensions
+                mpp = source.mpp
+                tissue = tissue_mask(source) if need_tissue else None
+        except (Wsi2RekError, OSError) as exc:
+            message = f"slide {record.name!r} at {path} could not be read: {exc}"
+            if record.uid in explicit:
+                raise SamplingError(message, slide=record.name) from exc
+            skipped.append(Skip(reason="slide_unreadable", slide=record.name, detail=message))
+            continue
+        infos.append(_SlideInfo(record=record, path=path, size=size, mpp=mpp, tissue=tissue))
+    return infos
+
+
+def _test_names(db: SlideRunnerDB, test_slides: Sequence[str] | None) -> list[str] | None:
+    if test_slides is None:
+        return None
+    if isinstance(test_slides, str):
+        test_slides = [s for s in test_slides.split(",") if s.strip()]
+    return [db.slide(name.strip()).name for name in test_slides]
+
+
+def _check_options(
+    labels: LabelMap,
+    *,
+    db_classes: Mapping[int, str],
+    sampler: ObjectSampler | GridSampler,
+    spot_radius_px: float | None,
+    spot_radius_um: float | None,
+    source: str,
+) -> None:
+    labels.check(db_classes, source=source)
+    if spot_radius_px is not None and spot_radius_um is not None:
+        raise SamplingError(
+            "give either spot_radius_px or spot_radius_um (--spot-radius or --spot-radius-um), "
+            "not both"
+        )
+    for name, value in (("spot_radius_px", spot_radius_px), ("spot_radius_um", spot_radius_um)):
+        if value is not None and not value > 0:
+            raise SamplingError(f"{name} must be a positive number, got {value}")
+    if isinstance(sampler, ObjectSampler) and sampler.targets is not None:
+        unknown = [t for t in sampler.targets if t not in labels]
+        if unknown:
+            raise SamplingError(
+                f"ObjectSampler targets {unknown} are not labels of the label map "
+                f"{list(labels.labels)}"
+            )
+    if sampler.roi_class is not None:
+        if sampler.roi_class not in db_classes:
+            listing = ", ".join(f"{k} ({v})" for k, v in sorted(db_classes.items()))
+            raise SamplingError(
+                f"roi_class {sampler.roi_class} is not a class of {source}; its classes are: "
+                f"{listing}"
+            )
+        if labels.label_for(sampler.roi_class) is not None:
+            raise SamplingError(
+                f"roi_class {sampler.roi_class} is also mapped to label "
+                f"{labels.label_for(sampler.roi_class)!r}; a ROI class cannot be a label too"
+            )
+
+
+def _load_annotations(
+    db: SlideRunnerDB, record: SlideRecord
+) -> tuple[list[Annotation], list[Skip]]:
+    with warnings.catch_warnings():
+        # The reader's skips are turned into counted plan skips below instead.
+        warnings.simplefilter("ignore", SkippedAnnotationWarning)
+        annotations = db.annotations(record.uid)
+    skips = [
+        Skip(
+            reason="annotation_unreadable",
+            slide=record.name,
+            annotation=s.uid,
+            detail=f"annotation {s.uid} on {record.name}: {s.reason}",
+        )
+        for s in db.skipped
+    ]
+    return annotations, skips
+
+
+def _sort_key(patch: PatchSpec) -> tuple[Any, ...]:
+    return (
+        SPLITS.index(patch.split),
+        patch.slide,
+        patch.window.top,
+        patch.window.left,
+        patch.sampler,
+        -1 if patch.target is None else patch.target,
+    )
+
+
+def _merge_counts(target: Counter[str], source: Mapping[str, int]) -> None:
+    for key, value in source.items():
+        target[key] += value
+
+
+def plan_dataset(
+    db: SlideRunnerDB | str | os.PathLike[str],
+    slides: str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]],
+    labels: LabelMap | Mapping[str, Sequence[int]],
+    *,
+    sampler: ObjectSampler | GridSampler | None = None,
+    background: BackgroundSampler | None = None,
+    test_slides: Sequence[str] | None = None,
+    test_fraction: float | None = None,
+    spot_radius_px: float | None = None,
+    spot_radius_um: float | None = None,
+    seed: int = 0,
+    slides_in: Sequence[str] | None = None,
+) -> PatchPlan:
+    """Plan a Rekognition object-detection dataset from a SlideRunner database.
+
+    Planning never reads pixels, except each slide's thumbnail when a tissue mask is
+    needed (``GridSampler``/``BackgroundSampler`` with ``min_tissue > 0``). The same
+    inputs and ``seed`` give the same plan, whatever the order of the slides or mapping.
+
+    Example:
+        >>> plan = plan_dataset(  # doctest: +SKIP
+        ...     "MITOS_WSI_CMC_MEL.sqlite", "slides/",
+        ...     {"mitotic figure": [2], "look-alike": [1]},
+        ...     test_slides=["2d56d1902ca533a5b509.svs"], seed=0,
+        ... )
+
+    Args:
+        db: A :class:`~wsi2rek.annotations.SlideRunnerDB` or the path of one.
+        slides: A folder holding the slide files (matched to the database's file names,
+            base name, case-insensitive; database slides without a file are skipped with
+            reason ``"slide_missing"``), or a mapping of database slide name -> file
+            (only those slides are planned).
+        labels: Label name -> database class ids (a :class:`~wsi2rek.labels.LabelMap` or
+            a mapping). Classes not in it are ignored and counted. Hard negatives
+            (look-alikes) must be a label: patches without boxes do not train Rekognition.
+        sampler: How windows are placed: :class:`ObjectSampler` (default) or
+            :class:`GridSampler`.
+        background: Also draw tissue windows without any labelled object (they do not
+            train Rekognition; useful in a test set or for inspection).
+        test_slides: Slide file names for the test split (each must be in the database:
+            a :class:`~wsi2rek.errors.SlideLookupError` lists near names otherwise).
+        test_fraction: Or: a seeded fraction of slides for the test split (at least one
+            slide each side when there are two or more). With neither, every slide is
+            train; with both, an error.
+        spot_radius_px: Half-side of the box of a spot annotation, in pixels (default 25).
+        spot_radius_um: Or: in micrometres (needs each slide's MPP).
+        seed: Seeds every random choice: slides sorted by file name each get a child of
+            ``numpy.random.SeedSequence(seed)`` (the split gets its own).
+        slides_in: Plan only these slides (database file names).
+
+    Returns:
+        The plan: patches ordered by split (train, test), slide name, then window top and
+        left; ``params`` with every option, the split, and counts (patches and boxes per
+        split and label, ignored classes, dropped objects, skips by reason);
+        ``skipped``; and ``objects`` (every labelled object of each planned slide).
+
+    Raises:
+        LabelMapError: for an empty label map, or class ids the database does not have.
+        SlideLookupError: for a test slide or ``slides_in`` name not in the database.
+        SamplingError: for inconsistent options (both radii, both split options, targets
+            outside the label map, ...), a slide without MPP with ``spot_radius_um``, or
+            an explicitly named slide whose file is missing or unreadable.
+    """
+    if isinstance(db, SlideRunnerDB):
+        return _plan(
+            db, slides, labels, sampler=sampler, background=background,
+            test_slides=test_slides, test_fraction=test_fraction,
+            spot_radius_px=spot_radius_px, spot_radius_um=spot_radius_um,
+            seed=seed, slides_in=slides_in,
+        )  # fmt: skip
+    with SlideRunnerDB(db) as opened:
+        return _plan(
+            opened, slides, labels, sampler=sampler, background=background,
+            test_slides=test_slides, test_fraction=test_fraction,
+            spot_radius_px=spot_radius_px, spot_radius_um=spot_radius_um,
+            seed=seed, slides_in=slides_in,
+        )  # fmt: skip
+
+
+def _plan(
+    db: SlideRunnerDB,
+    slides: str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]],
+    labels: LabelMap | Mapping[str, Sequence[int]],
+    *,
+    sampler: ObjectSampler | GridSampler | None,
+    background: BackgroundSampler | None,
+    test_slides: Sequence[str] | None,
+    test_fraction: float | None,
+    spot_radius_px: float | None,
+    spot_radius_um: float | None,
+    seed: int,
+    slides_in: Sequence[str] | None,
+) -> PatchPlan:
+    label_map = LabelMap.coerce(labels)
+    main = sampler if sampler is not None else ObjectSampler()
+    if not isinstance(main, ObjectSampler | GridSampler):
+        raise SamplingError(
+            f"sampler must be an ObjectSampler or a GridSampler, got {type(main).__name__} "
+            "(pass a BackgroundSampler as background=...)"
+        )
+    source = db.path.name
+    db_classes = db.classes()
+    _check_options(
+        label_map,
+        db_classes=db_classes,
+        sampler=main,
+        spot_radius_px=spot_radius_px,
+        spot_radius_um=spot_radius_um,
+        source=source,
+    )
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SamplingError(f"seed must be a non-negative int, got {seed!r}")
+
+    split_requested = _test_names(db, test_slides)
+    chosen, explicit = _records(db, slides, slides_in)
+    explicit |= {db.slide(n).uid for n in split_requested or ()}
+    _duplicates(r for r, _ in chosen)
+    skipped: list[Skip] = []
+    need_tissue = main.needs_tissue or (background is not None and background.needs_tissue)
+    infos = sorted(
+        _open_slides(chosen, explicit, need_tissue=need_tissue, skipped=skipped),
+        key=lambda i: i.record.name,
+    )
+
+    streams = np.random.SeedSequence(seed).spawn(len(infos) + 1)
+    split: SlideSplit = split_slides(
+        [i.record.name for i in infos],
+        test_slides=split_requested,
+        test_fraction=test_fraction,
+        rng=np.random.default_rng(streams[0]),
+    )
+
+    patches: list[PatchSpec] = []
+    objects: dict[str, tuple[LabeledBox, ...]] = {}
+    ignored: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
+    rejections: Counter[str] = Counter()
+    filtered: Counter[str] = Counter()
+    for info, stream in zip(infos, streams[1:], strict=True):
+        name = info.record.name
+        annotations, unreadable = _load_annotations(db, info.record)
+        skipped.extend(unreadable)
+        converted = annotation_objects(
+            annotations,
+            label_map,
+            slide=name,
+            slide_size=info.size,
+            mpp=info.mpp,
+            spot_radius_px=spot_radius_px,
+            spot_radius_um=spot_radius_um,
+            roi_class=main.roi_class,
+            patch_size=main.patch_size,
+        )
+        skipped.extend(converted.skipped)
+        _merge_counts(ignored, converted.ignored)
+        objects[name] = converted.objects
+        slide_input = SlideInput(
+            name=name,
+            size=info.size,
+            split=split.of(name),
+            objects=converted.objects,
+            rois=converted.rois,
+            tissue=info.tissue,
+        )
+        main_seq, background_seq = stream.spawn(2)
+        results: list[SlideResult] = [main.sample(slide_input, np.random.default_rng(main_seq))]
+        if background is not None:
+            taken = [p.window for p in results[0].patches]
+            unrestricted = attrs.evolve(slide_input, rois=None)
+            results.append(
+                background.sample(unrestricted, np.random.default_rng(background_seq), taken)
+            )
+        for result in results:
+            patches.extend(result.patches)
+            skipped.extend(result.skipped)
+            _merge_counts(dropped, result.dropped)
+            _merge_counts(rejections, result.rejections)
+            _merge_counts(filtered, result.filtered)
+
+    patches.sort(key=_sort_key)
+    params = _params(
+        db=db,
+        labels=label_map,
+        sampler=main,
+        background=background,
+        split=split,
+        test_slides=split_requested,
+        test_fraction=test_fraction,
+        spot_radius_px=spot_radius_px,
+        spot_radius_um=spot_radius_um,
+        seed=seed,
+        slides_in=slides_in,
+        infos=infos,
+        patches=patches,
+        objects=objects,
+        skipped=skipped,
+        counts={
+            "ignored_classes": ignored,
+            "dropped_objects": dropped,
+            "rejected_windows": rejections,
+            "filtered_windows": filtered,
+        },
+    )
+    return PatchPlan(
+        patches=patches,
+        slide_paths={i.record.name: str(i.path) for i in infos},
+        labels=label_map.labels,
+        params=params,
+        skipped=skipped,
+        objects=objects,
+    )
+
+
+def _params(
+    *,
+    db: SlideRunnerDB,
+    labels: LabelMap,
+    sampler: ObjectSampler | GridSampler,
+    background: BackgroundSampler | None,
+    split: SlideSplit,
+    test_slides: Sequence[str] | None,
+    test_fraction: float | None,
+    spot_radius_px: float | None,
+    spot_radius_um: float | None,
+    seed: int,
+    slides_in: Sequence[str] | None,
+    infos: Sequence[_SlideInfo],
+    patches: Sequence[PatchSpec],
+    objects: Mapping[str, Sequence[LabeledBox]],
+    skipped: Sequence[Skip],
+    counts: Mapping[str, Counter[str]],
+) -> dict[str, Any]:
+    boxes: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
+    per_split: Counter[str] = Counter()
+    per_sampler: Counter[str] = Counter()
+    for patch in patches:
+        per_split[patch.split] += 1
+        per_sampler[patch.sampler] += 1
+        for box in patch.boxes:
+            boxes[patch.split][box.label] += 1
+    object_counts: Counter[str] = Counter(o.label for objs in objects.values() for o in objs)
+    radius_px = None if spot_radius_um is not None else spot_radius_px or DEFAULT_SPOT_RADIUS_PX
+    return {
+        "database": db.path.name,
+        "seed": seed,
+        "labels": labels.to_dict(),
+        "spot_radius_px": radius_px,
+        "spot_radius_um": spot_radius_um,
+        "sampler": sampler.to_dict(),
+        "background": None if background is None else background.to_dict(),
+        "slides_in": None if slides_in is None else sorted(slides_in),
+        "split": {
+            **split.to_dict(),
+            "test_slides": None if test_slides is None else sorted(test_slides),
+            "test_fraction": test_fraction,
+        },
+        "slides": {
+            i.record.name: {
+                "width": i.size[0],
+                "height": i.size[1],
+                "mpp": None if i.mpp is None else list(i.mpp),
+            }
+            for i in infos
+        },
+        "patches": {s: per_split[s] for s in SPLITS},
+        "patches_by_sampler": dict(sorted(per_sampler.items())),
+        "boxes": {s: {lb: boxes[s][lb] for lb in labels.labels} for s in SPLITS},
+        "objects": {lb: object_counts[lb] for lb in labels.labels},
+        "skipped": dict(sorted(Counter(s.reason for s in skipped).items())),
+        **{key: dict(sorted(value.items())) for key, value in counts.items()},
+    }
