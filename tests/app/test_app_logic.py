@@ -125,8 +125,10 @@ def test_empty_upload_is_refused() -> None:
 
 def test_file_over_the_byte_limit_is_refused_before_decoding() -> None:
     data = encode(np.zeros((64, 64, 3), dtype=np.uint8), "PNG")
-    with pytest.raises(UploadError, match=r"big\.png is .* MB; the limit is 0\.0 MB"):
+    with pytest.raises(UploadError, match=r"big\.png is .* KB; the limit is .* KB\. Upload"):
         decode_image(data, "big.png", max_bytes=len(data) - 1)
+    with pytest.raises(UploadError, match=r"big\.png is 3\.0 MB; the limit is 2\.0 MB"):
+        decode_image(b"\0" * 3 * 1024 * 1024, "big.png", max_bytes=2 * 1024 * 1024)
 
 
 @pytest.mark.parametrize(

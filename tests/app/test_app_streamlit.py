@@ -194,3 +194,24 @@ def test_slide_mode_with_a_missing_folder_says_so(
     at.sidebar.radio(key="source").set_value("Region of a slide").run()
     assert not at.exception
     assert "does not exist or is not a folder" in at.error[0].value
+
+
+def test_a_jpeg_upload_works_too(tmp_path: Path) -> None:
+    path = make_image(tmp_path / "cells.jpg", 400, 300, cells=CELLS, seed=3)
+    at = run_app()
+    at.file_uploader(key="upload").set_value(("cells.jpg", path.read_bytes(), "image/jpeg"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert metric_value(at) == len(CELLS)
+
+
+def test_an_upload_over_the_size_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WSI2REK_APP_MAX_UPLOAD_MB", "0.01")  # about 10 KB
+    at = run_app()
+    at.file_uploader(key="upload").set_value(("cells.png", cells_png(tmp_path), "image/png"))
+    at.run()
+    assert not at.exception
+    assert "the limit is 10.2 KB" in at.error[0].value
+    assert not at.metric
