@@ -1,0 +1,175 @@
+"""``wsi2rek info PATH [--json]``: what wsi2rek sees in a slide or a SlideRunner database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from wsi2rek.annotations import Annotation, AnnotationKind, SlideRunnerDB, is_sqlite_file
+from wsi2rek.cli._common import add_json_flag, print_json
+from wsi2rek.errors import SkippedAnnotationWarning
+from wsi2rek.slides import SlideSource, open_slide
+
+__all__ = ["database_info", "register", "render", "slide_info", "summarise_annotations"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``info`` subcommand."""
+    p = subparsers.add_parser(
+        "info",
+        help="describe a slide or a SlideRunner database",
+        description="For a slide (any file open_slide reads): backend, vendor, size, pyramid "
+        "levels and microns per pixel. For a SlideRunner database (recognised by its SQLite "
+        "header): schema version, slides, classes, persons and annotation counts by kind "
+        "and by class (deleted annotations are counted apart), and how many annotations "
+        "have a vote that differs from their agreed class. The database is opened "
+        "read-only and left unchanged.",
+    )
+    p.add_argument("path", type=Path, metavar="PATH", help="a slide file or a .sqlite database")
+    add_json_flag(p)
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    path: Path = args.path
+    if is_sqlite_file(path) or (not path.exists() and path.suffix in {".sqlite", ".db"}):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SkippedAnnotationWarning)
+            with SlideRunnerDB(path) as db:
+                info = database_info(db)
+        for warning in caught:
+            if issubclass(warning.category, SkippedAnnotationWarning):
+                print(f"wsi2rek info: warning: {warning.message}", file=sys.stderr)
+            else:  # pragma: no cover - not expected; re-emit anything else unchanged
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+    else:
+        with open_slide(path) as slide:
+            info = slide_info(slide)
+    if args.json:
+        print_json(info)
+    else:
+        print(render(info))
+    return 0
+
+
+def slide_info(slide: SlideSource) -> dict[str, Any]:
+    """The ``info`` summary of an open slide (JSON-ready)."""
+    return {
+        "kind": "slide",
+        "path": str(slide.path),
+        "backend": slide.backend,
+        "vendor": slide.vendor,
+        "dimensions": list(slide.dimensions),
+        "level_count": slide.level_count,
+        "level_dimensions": [list(d) for d in slide.level_dimensions],
+        "mpp": None if slide.mpp is None else list(slide.mpp),
+    }
+
+
+def summarise_annotations(
+    annotations: Sequence[Annotation], classes: Mapping[int, str]
+) -> dict[str, Any]:
+    """Counts over non-deleted annotations by kind and by class, plus the deleted count.
+
+    Every kind and every class of ``classes`` is listed (with 0 when absent); labels that
+    are not a known class appear under their id; ``"unknown"`` counts annotations
+    without an agreed class.
+    """
+    live = [a for a in annotations if not a.deleted]
+    kinds = Counter(a.kind for a in live)
+    labels = Counter(a.label for a in live)
+    by_class: dict[str, int] = {str(uid): labels.get(uid, 0) for uid in sorted(classes)}
+    for label in sorted(x for x in labels if x is not None and x not in classes):
+        by_class[str(label)] = labels[label]
+    by_class["unknown"] = labels.get(None, 0)
+    return {
+        "total": len(live),
+        "deleted": len(annotations) - len(live),
+        "by_kind": {kind.name: kinds.get(kind, 0) for kind in AnnotationKind},
+        "by_class": by_class,
+    }
+
+
+def _disagrees(annotation: Annotation) -> bool:
+    return any(vote != annotation.label for vote in annotation.votes.values())
+
+
+def database_info(db: SlideRunnerDB) -> dict[str, Any]:
+    """The ``info`` summary of a SlideRunner database (JSON-ready).
+
+    ``annotations.skipped`` counts rows that are not loaded (image annotations, unknown
+    types, missing coordinates); :attr:`SlideRunnerDB.skipped` says why.
+    """
+    annotations = db.annotations(include_deleted=True)
+    classes = db.classes()
+    summary = summarise_annotations(annotations, classes)
+    summary["skipped"] = len(db.skipped)
+    return {
+        "kind": "sliderunner",
+        "path": str(db.path),
+        "schema_version": db.schema_version,
+        "slides": len(db.slides()),
+        "classes": {str(uid): name for uid, name in classes.items()},
+        "persons": {str(uid): name for uid, name in db.persons().items()},
+        "annotations": summary,
+        "vote_disagreements": sum(1 for a in annotations if not a.deleted and _disagrees(a)),
+    }
+
+
+def _table(rows: Sequence[tuple[str, str]]) -> list[str]:
+    width = max((len(key) for key, _ in rows), default=0)
+    return [f"{key.ljust(width)}  {value}".rstrip() for key, value in rows]
+
+
+def _named(ids: Mapping[str, str]) -> str:
+    return ", ".join(f"{uid} {name}" for uid, name in ids.items()) or "-"
+
+
+def render(info: Mapping[str, Any]) -> str:
+    """A readable, aligned text table of a :func:`slide_info` or :func:`database_info`."""
+    if info["kind"] == "slide":
+        w, h = info["dimensions"]
+        mpp = info["mpp"]
+        levels = ", ".join(f"{lw} x {lh}" for lw, lh in info["level_dimensions"])
+        return "\n".join(
+            [
+                f"{info['path']}  (slide)",
+                *_table(
+                    [
+                        ("backend", str(info["backend"])),
+                        ("vendor", str(info["vendor"] or "-")),
+                        ("dimensions", f"{w} x {h} px"),
+                        ("levels", f"{info['level_count']}: {levels}"),
+                        ("mpp", "-" if mpp is None else f"{mpp[0]:.4g} x {mpp[1]:.4g} um/px"),
+                    ]
+                ),
+            ]
+        )
+    annos = info["annotations"]
+    classes: Mapping[str, str] = info["classes"]
+    counted = f"not counted: {annos['deleted']} deleted, {annos['skipped']} skipped"
+    rows: list[tuple[str, str]] = [
+        ("schema version", str(info["schema_version"])),
+        ("slides", str(info["slides"])),
+        ("classes", _named(classes)),
+        ("persons", _named(info["persons"])),
+        ("annotations", f"{annos['total']} ({counted})"),
+    ]
+    kind_rows = [(f"  {kind}", str(n)) for kind, n in annos["by_kind"].items() if n]
+    class_rows = [
+        (
+            f"  {key} {classes.get(key, '(not a class)')}" if key != "unknown" else "  unknown",
+            str(n),
+        )
+        for key, n in annos["by_class"].items()
+    ]
+    rows += [("by kind", ""), *kind_rows, ("by class", ""), *class_rows]
+    rows.append(("vote disagreements", str(info["vote_disagreements"])))
+    return "\n".join([f"{info['path']}  (SlideRunner database)", *_table(rows)])
