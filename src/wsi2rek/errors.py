@@ -233,3 +233,42 @@ class Wsi2RekWarning(UserWarning):
 
 class SkippedAnnotationWarning(Wsi2RekWarning):
     """Annotations were skipped (image annotations, unknown types, degenerate shapes)."""
+
+
+# --- appended by the AWS layer (H5) ------------------------------------------------------
+
+
+class AwsTimeoutError(AwsError, TimeoutError):
+    """An AWS resource did not reach the wanted state before the caller's deadline.
+
+    ``status`` is the last status seen; the resource keeps going on the AWS side (and may
+    keep costing money: stop or delete it if you no longer want it).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        resource: str | None = None,
+        status: str | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, resource=resource, code="Timeout")
+        self.status = status
+
+
+__all__ += ["AwsTimeoutError"]
+
+
+# --- appended by whole-slide detection (H6) -----------------------------------------------
+
+
+class DetectionCacheError(DetectionError, ValueError):
+    """A detection cache file cannot be reused (other parameters, or not a cache)."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+
+
+__all__ += ["DetectionCacheError"]

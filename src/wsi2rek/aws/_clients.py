@@ -1,0 +1,249 @@
+"""Creating boto3 clients, parsing S3 URIs and turning botocore errors into ``AwsError``.
+
+This is the only place that builds a boto3 client. Clients are created lazily (never at
+import) and only when the caller did not inject one; they use botocore's ``standard``
+retry mode, which retries throttling (``ThrottlingException``,
+``ProvisionedThroughputExceededException``, ``SlowDown``...), transient 5xx errors and
+dropped connections with exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from wsi2rek.errors import AwsError, AwsTimeoutError
+
+if TYPE_CHECKING:
+    from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_s3 import S3Client
+
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "aws_error",
+    "error_code",
+    "make_rekognition_client",
+    "make_s3_client",
+    "parse_s3_uri",
+    "wait_for_status",
+]
+
+_log = logging.getLogger("wsi2rek.aws")
+
+#: Attempts (first call included) botocore makes before giving up on a retryable error.
+DEFAULT_MAX_ATTEMPTS = 10
+
+RetryMode = Literal["standard", "adaptive"]
+
+
+def _config(max_attempts: int, retry_mode: RetryMode) -> botocore.config.Config:
+    return botocore.config.Config(
+        retries={"mode": retry_mode, "max_attempts": max_attempts},
+        user_agent_extra="wsi2rek",
+    )
+
+
+def make_s3_client(
+    *,
+    endpoint_url: str | None = None,
+    region_name: str | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    retry_mode: RetryMode = "standard",
+    max_pool_connections: int = 10,
+) -> S3Client:
+    """Create an S3 client with a retry configuration.
+
+    Args:
+        endpoint_url: Any S3-compatible endpoint (MinIO, moto, ...); AWS when None.
+        region_name: The region; boto3's usual resolution (env, profile) when None.
+        max_attempts: Attempts per call, first one included.
+        retry_mode: botocore's ``standard`` or ``adaptive`` (client-side rate limiting).
+        max_pool_connections: HTTP connection pool size (match your upload concurrency).
+
+    Returns:
+        A new ``S3Client``.
+    """
+    config = _config(max_attempts, retry_mode).merge(
+        botocore.config.Config(max_pool_connections=max_pool_connections)
+    )
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint_url, region_name=region_name, config=config
+    )
+
+
+def make_rekognition_client(
+    *,
+    endpoint_url: str | None = None,
+    region_name: str | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    retry_mode: RetryMode = "standard",
+) -> RekognitionClient:
+    """Create a Rekognition client with a retry configuration (see :func:`make_s3_client`).
+
+    Args:
+        endpoint_url: A Rekognition endpoint (e.g. a fake server in tests); AWS when None.
+        region_name: The region; boto3's usual resolution (env, profile) when None.
+        max_attempts: Attempts per call, first one included.
+        retry_mode: botocore's ``standard`` or ``adaptive``.
+
+    Returns:
+        A new ``RekognitionClient``.
+    """
+    return boto3.session.Session().client(
+        "rekognition",
+        endpoint_url=endpoint_url,
+        region_name=region_name,
+        config=_config(max_attempts, retry_mode),
+    )
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """Split ``s3://bucket/key/prefix`` into ``(bucket, key)``; the key may be empty.
+
+    Args:
+        uri: An S3 URI.
+
+    Returns:
+        The bucket name and the key (without a leading slash).
+
+    Raises:
+        ValueError: ``uri`` does not start with ``s3://`` or names no bucket.
+    """
+    if not uri.startswith("s3://"):
+        raise ValueError(f"expected an S3 URI like s3://bucket/prefix, got {uri!r}")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise ValueError(f"S3 URI {uri!r} names no bucket; expected s3://bucket/prefix")
+    return bucket, key
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore exception (``"ConnectionError"`` for network errors)."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return "NoCredentials"
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError | ConnectionError):
+        return "ConnectionError"
+    return type(exc).__name__
+
+
+def _error_message(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+    return str(exc)
+
+
+_HINTS = {
+    "NoSuchBucket": "create the bucket or fix its name",
+    "404": "create the bucket or fix its name",
+    "AccessDenied": "grant the IAM permissions listed in docs/guide/aws-setup.md, and check "
+    "--expected-bucket-owner",
+    "403": "grant the IAM permissions listed in docs/guide/aws-setup.md, and check the "
+    "expected bucket owner",
+    "NoCredentials": "configure AWS credentials (environment, profile or instance role)",
+    "ResourceNotFoundException": "check the name/ARN and the region",
+    "ResourceNotReadyException": "start the model first (model.start() or model.running())",
+    "ResourceInUseException": "wait for the current operation to finish, or stop the model",
+}
+
+
+def aws_error(
+    exc: BaseException, *, operation: str, resource: str, what: str | None = None
+) -> AwsError:
+    """Build one :class:`AwsError` naming the operation, the resource and the AWS error code.
+
+    Args:
+        exc: The botocore exception.
+        operation: The API operation (``"PutObject"``, ``"DetectCustomLabels"``...).
+        resource: The bucket, ``s3://`` URI or ARN the call was about.
+        what: Optional plain words for the action ("uploading images").
+
+    Returns:
+        The error to raise (``raise aws_error(...) from exc``).
+    """
+    code = error_code(exc)
+    doing = f" while {what}" if what else ""
+    hint = _HINTS.get(code)
+    fix = f"; {hint}" if hint else ""
+    return AwsError(
+        f"{operation} on {resource} failed{doing}: {code}: {_error_message(exc)}{fix}",
+        operation=operation,
+        resource=resource,
+        code=code,
+    )
+
+
+def wait_for_status(
+    fetch: Callable[[], tuple[str, str | None]],
+    *,
+    wanted: Collection[str],
+    failed: Collection[str] = (),
+    timeout: timedelta,
+    poll_interval: float,
+    operation: str,
+    resource: str,
+    on_failed: Callable[[str, str | None], AwsError] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Poll ``fetch`` until the status is in ``wanted``, with a deadline of our own.
+
+    Status changes are logged at INFO on the ``wsi2rek.aws`` logger.
+
+    Args:
+        fetch: Returns ``(status, status_message)``.
+        wanted: Statuses that end the wait successfully.
+        failed: Statuses that end it with an error.
+        timeout: How long to wait at most.
+        poll_interval: Seconds between polls.
+        operation: The operation being waited for (used in errors and logs).
+        resource: The ARN being waited for.
+        on_failed: Builds the error for a failed status (default: a plain ``AwsError``).
+        clock: Monotonic clock (injectable for tests).
+        sleep: Sleep function (injectable for tests).
+
+    Returns:
+        The wanted status that was reached.
+
+    Raises:
+        AwsError: A failed status was reached.
+        AwsTimeoutError: The deadline passed first.
+    """
+    deadline = clock() + timeout.total_seconds()
+    last: str | None = None
+    while True:
+        status, message = fetch()
+        if status != last:
+            _log.info(
+                "%s %s: %s%s", operation, resource, status, f" ({message})" if message else ""
+            )
+            last = status
+        if status in wanted:
+            return status
+        if status in failed:
+            if on_failed is not None:
+                raise on_failed(status, message)
+            raise AwsError(
+                f"{operation} on {resource} ended in {status}: {message or 'no status message'}",
+                operation=operation,
+                resource=resource,
+                code=status,
+            )
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise AwsTimeoutError(
+                f"{operation} on {resource} still {status} after {timeout}; it continues on "
+                f"AWS: wait longer (timeout=...) or stop/delete it",
+                operation=operation,
+                resource=resource,
+                status=status,
+            )
+        sleep(min(poll_interval, remaining))

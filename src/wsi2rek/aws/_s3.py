@@ -1,0 +1,604 @@
+"""Upload a built dataset folder to S3, idempotently, with SHA-256 integrity checks.
+
+The folder layout is the one :func:`wsi2rek.build_dataset` writes: ``images/**`` plus
+``train.manifest`` / ``test.manifest`` whose ``source-ref`` values are relative paths
+(``images/train/x.png``). :class:`S3Uploader` uploads the images under
+``s3://bucket/prefix/images/...``, verifies each one, then writes ``train.s3.manifest`` /
+``test.s3.manifest`` next to the local manifests with every ``source-ref`` rewritten to the
+uploaded object's URI, and uploads those too.
+
+Integrity: every object is sent with ``ChecksumAlgorithm="SHA256"`` (botocore computes
+the checksum while streaming and S3 rejects a corrupted body) and with a user-metadata
+entry ``wsi2rek-sha256`` holding the base64 SHA-256 of the whole local file. After the
+upload, ``head_object(ChecksumMode="ENABLED")`` is compared with the local digest: S3's
+``ChecksumSHA256`` when it is a whole-object checksum, else (multipart objects, whose
+checksum is a checksum of part checksums, or stores that return no checksum) the
+``wsi2rek-sha256`` metadata. A rerun compares the same way and uploads only objects that
+are missing or differ.
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+import botocore.exceptions
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
+
+from wsi2rek.aws._clients import aws_error, error_code, make_s3_client
+from wsi2rek.errors import DatasetError, ManifestError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["METADATA_SHA256", "S3Uploader", "UploadFailure", "UploadReport", "rewrite_manifest"]
+
+_log = logging.getLogger("wsi2rek.aws")
+
+#: User-metadata key holding the base64 SHA-256 of the whole object.
+METADATA_SHA256 = "wsi2rek-sha256"
+
+#: Error codes that concern the bucket or the credentials, not one object: they abort the
+#: whole upload with a single error instead of being counted per file.
+_FATAL_CODES = frozenset(
+    {
+        "NoSuchBucket",
+        "AccessDenied",
+        "AllAccessDisabled",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "NoCredentials",
+        "InvalidBucketName",
+        "PermanentRedirect",
+        "AuthorizationHeaderMalformed",
+        "KMS.NotFoundException",
+        "KMS.DisabledException",
+        "403",
+        "404",
+        "301",
+        "400",
+    }
+)
+
+_CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+@attrs.frozen
+class UploadFailure:
+    """One object that could not be uploaded or verified."""
+
+    key: str
+    reason: str
+
+
+@attrs.frozen
+class UploadReport:
+    """What :meth:`S3Uploader.upload` did (or, in a dry run, would do).
+
+    Attributes:
+        uploaded: Keys uploaded and verified in this run.
+        skipped: Keys already present with the same SHA-256 (not uploaded again).
+        failed: Keys that failed, with the reason; their manifests were not uploaded.
+        manifests: ``{split: "s3://bucket/prefix/<split>.s3.manifest"}`` once uploaded.
+        planned: Keys that needed uploading (missing or changed) when the run started.
+        bytes_uploaded: Total size of the uploaded objects.
+        dry_run: True when nothing was uploaded on purpose.
+    """
+
+    uploaded: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    failed: tuple[UploadFailure, ...] = ()
+    manifests: Mapping[str, str] = attrs.field(factory=dict)
+    planned: tuple[str, ...] = ()
+    bytes_uploaded: int = 0
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary with counts and lists."""
+        return {
+            "uploaded": len(self.uploaded),
+            "skipped": len(self.skipped),
+            "failed": len(self.failed),
+            "planned": len(self.planned),
+            "bytes_uploaded": self.bytes_uploaded,
+            "dry_run": self.dry_run,
+            "manifests": dict(self.manifests),
+            "failures": [{"key": f.key, "reason": f.reason} for f in self.failed],
+            "planned_keys": list(self.planned),
+        }
+
+
+def _sha256_b64(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def _remote_sha256(head: Mapping[str, Any]) -> str | None:
+    """The whole-object SHA-256 (base64) a ``head_object`` response proves, if any."""
+    checksum = head.get("ChecksumSHA256")
+    # A multipart object's checksum is "<checksum of part checksums>-<parts>" (COMPOSITE):
+    # it cannot be compared with a whole-file digest, so the metadata copy is used instead.
+    if (
+        isinstance(checksum, str)
+        and "-" not in checksum
+        and head.get("ChecksumType") != ("COMPOSITE")
+    ):
+        return checksum
+    metadata = head.get("Metadata") or {}
+    value = metadata.get(METADATA_SHA256)
+    return value if isinstance(value, str) else None
+
+
+def rewrite_manifest(text: str, *, base_uri: str, path: str | Path = "<manifest>") -> str:
+    """Rewrite every relative ``source-ref`` of a manifest to ``base_uri + "/" + ref``.
+
+    Args:
+        text: The manifest (JSON lines).
+        base_uri: ``s3://bucket/prefix`` (no trailing slash needed).
+        path: The manifest's path, for error messages.
+
+    Returns:
+        The rewritten manifest, one compact JSON object per line; blank lines dropped.
+
+    Raises:
+        ManifestError: A line is not a JSON object, has no ``source-ref``, or its
+            ``source-ref`` is absolute or leaves the dataset folder.
+    """
+    base = base_uri.rstrip("/")
+    out: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ManifestError(
+                f"{path}:{number}: not valid JSON ({exc.msg}); rebuild the dataset or run "
+                "`wsi2rek validate`",
+                path=path,
+                line=number,
+                code="ERROR_INVALID_JSON_LINE",
+            ) from exc
+        ref = record.get("source-ref") if isinstance(record, dict) else None
+        if not isinstance(ref, str):
+            raise ManifestError(
+                f"{path}:{number}: expected a JSON object with a string 'source-ref', found "
+                f"{line[:80]!r}",
+                path=path,
+                line=number,
+                code="ERROR_MISSING_SOURCE_REF",
+            )
+        if not ref.startswith("s3://"):
+            parts = Path(ref).parts
+            if Path(ref).is_absolute() or ".." in parts or not parts:
+                raise ManifestError(
+                    f"{path}:{number}: source-ref {ref!r} must be relative to the dataset "
+                    "folder (like images/train/x.png) to be uploaded",
+                    path=path,
+                    line=number,
+                    code="ERROR_INVALID_SOURCE_REF_FORMAT",
+                )
+            record["source-ref"] = f"{base}/{Path(ref).as_posix()}"
+        out.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+    return "".join(f"{line}\n" for line in out)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@attrs.frozen
+class _LocalFile:
+    path: Path
+    key: str
+    sha256: str
+    size: int
+
+
+class S3Uploader:
+    """Upload dataset folders to ``s3://bucket/prefix/`` (see the module docs).
+
+    Args:
+        bucket: Target bucket (all images of a dataset must be in one bucket).
+        prefix: Key prefix, e.g. ``"datasets/mitosis-v1"``; slashes at either end ignored.
+        client: An S3 client; one with standard retries is created when None.
+        endpoint_url: S3-compatible endpoint for the created client.
+        region_name: Region for the created client.
+        max_concurrency: Parallel transfers.
+        multipart_threshold: File size from which multipart upload is used (bytes).
+        sse: Server-side encryption: ``"AES256"`` or ``"aws:kms"``.
+        kms_key_id: KMS key id/ARN for ``sse="aws:kms"`` (the bucket default when None).
+        expected_bucket_owner: Account id the bucket must belong to (sent with every call).
+        storage_class: ``"STANDARD"``, ``"INTELLIGENT_TIERING"``... (S3 default when None).
+        tags: Object tags.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        client: S3Client | None = None,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        max_concurrency: int = 8,
+        multipart_threshold: int = 8 * 1024 * 1024,
+        sse: Literal["AES256", "aws:kms"] | None = None,
+        kms_key_id: str | None = None,
+        expected_bucket_owner: str | None = None,
+        storage_class: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        if not bucket or "/" in bucket:
+            raise ValueError(f"bucket must be a bucket name like 'my-bucket', got {bucket!r}")
+        if sse not in (None, "AES256", "aws:kms"):
+            raise ValueError(f"sse must be None, 'AES256' or 'aws:kms', got {sse!r}")
+        if kms_key_id is not None and sse != "aws:kms":
+            raise ValueError("kms_key_id needs sse='aws:kms'")
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self._client = client
+        self._endpoint_url = endpoint_url
+        self._region_name = region_name
+        self.max_concurrency = max_concurrency
+        self.multipart_threshold = multipart_threshold
+        self.sse = sse
+        self.kms_key_id = kms_key_id
+        self.expected_bucket_owner = expected_bucket_owner
+        self.storage_class = storage_class
+        self.tags = dict(tags or {})
+
+    def __repr__(self) -> str:
+        return f"S3Uploader({self.base_uri!r}, sse={self.sse!r})"
+
+    @property
+    def base_uri(self) -> str:
+        """``s3://bucket/prefix`` (no trailing slash)."""
+        return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+
+    @property
+    def client(self) -> S3Client:
+        """The S3 client (created on first use when none was injected)."""
+        if self._client is None:
+            self._client = make_s3_client(
+                endpoint_url=self._endpoint_url,
+                region_name=self._region_name,
+                max_pool_connections=max(10, self.max_concurrency + 2),
+            )
+        return self._client
+
+    def key_for(self, relative: str) -> str:
+        """The object key of a dataset-relative path (``images/train/x.png``)."""
+        return f"{self.prefix}/{relative}" if self.prefix else relative
+
+    # --- the upload ------------------------------------------------------------------------
+
+    def upload(
+        self, dataset_dir: str | Path, *, dry_run: bool = False, progress: bool = False
+    ) -> UploadReport:
+        """Upload a dataset folder; only missing or changed objects are sent.
+
+        Args:
+            dataset_dir: Folder with ``images/`` and ``*.manifest`` files.
+            dry_run: Compare with S3 and report what would be uploaded; upload nothing,
+                write nothing.
+            progress: Show a tqdm progress bar on stderr.
+
+        Returns:
+            An :class:`UploadReport`. When some image failed, its manifests are neither
+            written nor uploaded (``manifests`` is empty) and ``report.ok`` is False.
+
+        Raises:
+            DatasetError: The folder has no ``images/`` or no manifest.
+            ManifestError: A manifest line cannot be rewritten.
+            AwsError: The bucket is missing, access is denied or the owner differs; raised
+                once, and nothing is reported as uploaded.
+        """
+        root = Path(dataset_dir)
+        images, manifests = self._scan(root)
+        # Rewrite manifests first: a malformed manifest must fail before any upload.
+        rewritten = {
+            split: rewrite_manifest(
+                path.read_text(encoding="utf-8"), base_uri=self.base_uri, path=path
+            )
+            for split, path in manifests.items()
+        }
+        self._check_bucket()
+        local = self._hash_all(images, root)
+        todo, skipped = self._compare(local)
+        manifest_todo: dict[str, str] = {}
+        manifest_uris: dict[str, str] = {}
+        for split, text in rewritten.items():
+            key = self.key_for(f"{split}.s3.manifest")
+            head = self._head_or_raise(key)
+            digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+            if head is not None and _remote_sha256(head) == digest:
+                skipped.append(key)
+                manifest_uris[split] = f"s3://{self.bucket}/{key}"
+            else:
+                manifest_todo[split] = key
+        planned = tuple(f.key for f in todo) + tuple(manifest_todo.values())
+        if dry_run:
+            return UploadReport(skipped=tuple(skipped), planned=planned, dry_run=True)
+        uploaded, failed, nbytes = self._transfer(todo, progress=progress)
+        if failed:
+            _log.error(
+                "%d of %d objects failed to upload to %s; manifests not uploaded",
+                len(failed),
+                len(todo),
+                self.base_uri,
+            )
+            manifest_uris.clear()
+        for split, text in rewritten.items():
+            # The local *.s3.manifest is (re)written even when S3 already has it, so the
+            # folder always shows what was uploaded.
+            local_path = root / f"{split}.s3.manifest"
+            if failed:
+                break
+            _atomic_write_text(local_path, text)
+            if split not in manifest_todo:
+                continue
+            item = _LocalFile(
+                local_path, manifest_todo[split], _sha256_b64(local_path), local_path.stat().st_size
+            )
+            m_up, m_failed, m_bytes = self._transfer([item], progress=False)
+            uploaded += m_up
+            failed += m_failed
+            nbytes += m_bytes
+            if not m_failed:
+                manifest_uris[split] = f"s3://{self.bucket}/{item.key}"
+        return UploadReport(
+            uploaded=tuple(uploaded),
+            skipped=tuple(skipped),
+            failed=tuple(failed),
+            manifests=manifest_uris,
+            planned=planned,
+            bytes_uploaded=nbytes,
+        )
+
+    # --- steps -----------------------------------------------------------------------------
+
+    def _scan(self, root: Path) -> tuple[list[Path], dict[str, Path]]:
+        images_dir = root / "images"
+        if not images_dir.is_dir():
+            raise DatasetError(
+                f"{root} is not a dataset folder: expected an images/ folder inside it "
+                "(build one with `wsi2rek build`)",
+                path=root,
+            )
+        images = sorted(p for p in images_dir.rglob("*") if p.is_file())
+        manifests = {
+            p.name.removesuffix(".manifest"): p
+            for p in sorted(root.glob("*.manifest"))
+            if not p.name.endswith(".s3.manifest")
+        }
+        if not manifests:
+            raise DatasetError(
+                f"{root} has no *.manifest file (expected train.manifest and test.manifest)",
+                path=root,
+            )
+        return images, manifests
+
+    def _bucket_args(self) -> dict[str, Any]:
+        if self.expected_bucket_owner:
+            return {"ExpectedBucketOwner": self.expected_bucket_owner}
+        return {}
+
+    def _check_bucket(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket, **self._bucket_args())
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise aws_error(
+                exc,
+                operation="HeadBucket",
+                resource=f"s3://{self.bucket}",
+                what="checking the bucket",
+            ) from exc
+
+    def _hash_all(self, images: list[Path], root: Path) -> list[_LocalFile]:
+        def one(path: Path) -> _LocalFile:
+            rel = path.relative_to(root).as_posix()
+            return _LocalFile(path, self.key_for(rel), _sha256_b64(path), path.stat().st_size)
+
+        with concurrent.futures.ThreadPoolExecutor(self.max_concurrency) as pool:
+            return list(pool.map(one, images))
+
+    def _head(self, key: str) -> dict[str, Any] | None:
+        try:
+            head = self.client.head_object(
+                Bucket=self.bucket, Key=key, ChecksumMode="ENABLED", **self._bucket_args()
+            )
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return dict(head)
+
+    def _head_or_raise(self, key: str) -> dict[str, Any] | None:
+        try:
+            return self._head(key)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise aws_error(
+                exc,
+                operation="HeadObject",
+                resource=f"s3://{self.bucket}/{key}",
+                what="comparing checksums",
+            ) from exc
+
+    def _existing_keys(self) -> set[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        prefix = self.key_for("images/")
+        keys: set[str] = set()
+        try:
+            for page in paginator.paginate(
+                Bucket=self.bucket, Prefix=prefix, **self._bucket_args()
+            ):
+                keys.update(obj["Key"] for obj in page.get("Contents", []) if "Key" in obj)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise aws_error(
+                exc,
+                operation="ListObjectsV2",
+                resource=f"s3://{self.bucket}/{prefix}",
+                what="listing existing objects",
+            ) from exc
+        return keys
+
+    def _compare(self, local: list[_LocalFile]) -> tuple[list[_LocalFile], list[str]]:
+        existing = self._existing_keys()
+        candidates = [f for f in local if f.key in existing]
+        todo = [f for f in local if f.key not in existing]
+        skipped: list[str] = []
+
+        def same(item: _LocalFile) -> bool:
+            head = self._head(item.key)
+            return head is not None and _remote_sha256(head) == item.sha256
+
+        with concurrent.futures.ThreadPoolExecutor(self.max_concurrency) as pool:
+            try:
+                results = list(pool.map(same, candidates))
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise aws_error(
+                    exc,
+                    operation="HeadObject",
+                    resource=f"s3://{self.bucket}",
+                    what="comparing checksums",
+                ) from exc
+        for item, unchanged in zip(candidates, results, strict=True):
+            (skipped.append(item.key) if unchanged else todo.append(item))
+        todo.sort(key=lambda f: f.key)
+        return todo, skipped
+
+    def _extra_args(self, item: _LocalFile) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "ChecksumAlgorithm": "SHA256",
+            "Metadata": {METADATA_SHA256: item.sha256},
+            **self._bucket_args(),
+        }
+        content_type = _CONTENT_TYPES.get(item.path.suffix.lower())
+        if content_type:
+            args["ContentType"] = content_type
+        elif item.path.suffix == ".manifest":
+            args["ContentType"] = "application/x-ndjson"
+        if self.sse:
+            args["ServerSideEncryption"] = self.sse
+        if self.kms_key_id:
+            args["SSEKMSKeyId"] = self.kms_key_id
+        if self.storage_class:
+            args["StorageClass"] = self.storage_class
+        if self.tags:
+            args["Tagging"] = urllib.parse.urlencode(self.tags)
+        return args
+
+    def _verify(self, item: _LocalFile) -> str | None:
+        """None when the object in S3 has the local SHA-256, else the reason."""
+        head = self._head(item.key)
+        if head is None:
+            return "object missing after upload"
+        remote = _remote_sha256(head)
+        if remote is None:
+            return "the store returned neither a SHA-256 checksum nor the wsi2rek-sha256 metadata"
+        if remote != item.sha256:
+            return f"checksum mismatch after upload: local {item.sha256}, S3 {remote}"
+        return None
+
+    def _transfer(
+        self, items: list[_LocalFile], *, progress: bool
+    ) -> tuple[list[str], list[UploadFailure], int]:
+        uploaded: list[str] = []
+        failed: list[UploadFailure] = []
+        nbytes = 0
+        if not items:
+            return uploaded, failed, nbytes
+        config = TransferConfig(
+            multipart_threshold=self.multipart_threshold,
+            max_concurrency=self.max_concurrency,
+            use_threads=True,
+        )
+        bar = _progress_bar(len(items), enabled=progress)
+        with create_transfer_manager(self.client, config) as manager:
+            futures = {
+                manager.upload(
+                    str(item.path), self.bucket, item.key, extra_args=self._extra_args(item)
+                ): item
+                for item in items
+            }
+            try:
+                for future, item in futures.items():
+                    reason = self._result(future, item)
+                    if reason is None:
+                        uploaded.append(item.key)
+                        nbytes += item.size
+                    else:
+                        failed.append(UploadFailure(item.key, reason))
+                    next(bar)
+            finally:
+                bar.close()
+        return uploaded, failed, nbytes
+
+    def _result(self, future: Any, item: _LocalFile) -> str | None:
+        try:
+            future.result()
+            return self._verify(item)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            code = error_code(exc)
+            if code in _FATAL_CODES:
+                # A bucket- or credential-level problem: every other object would fail the
+                # same way, so stop with one error naming the bucket.
+                raise aws_error(
+                    exc,
+                    operation="PutObject",
+                    resource=f"s3://{self.bucket}",
+                    what="uploading the dataset",
+                ) from exc
+            _log.warning("upload of s3://%s/%s failed: %s", self.bucket, item.key, exc)
+            return f"{code}: {exc}"
+
+
+class _Bar(Iterator[None]):
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self._bar: Any = None
+        if enabled:
+            from tqdm import tqdm  # noqa: PLC0415 - only imported when a bar is wanted
+
+            self._bar = tqdm(total=total, unit="file", desc="upload")
+
+    def __next__(self) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _progress_bar(total: int, *, enabled: bool) -> _Bar:
+    return _Bar(total, enabled=enabled)

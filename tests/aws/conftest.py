@@ -1,0 +1,127 @@
+"""Fixtures for the AWS layer: a moto S3 server and the fake Rekognition server, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import botocore.config
+import numpy as np
+import pytest
+from moto.server import ThreadedMotoServer
+from mypy_boto3_rekognition import RekognitionClient
+from mypy_boto3_s3 import S3Client
+from PIL import Image
+
+from wsi2rek.testing.fake_rekognition import FakeRekognitionServer
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def _dummy_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Never pick up real credentials or profiles from the machine running the tests.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_endpoint(moto_server: str) -> Iterator[str]:
+    yield moto_server
+    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+@pytest.fixture
+def s3(s3_endpoint: str, _dummy_credentials: None) -> S3Client:
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name=REGION,
+        config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 2}),
+    )
+
+
+@pytest.fixture
+def bucket(s3: S3Client) -> str:
+    s3.create_bucket(Bucket="wsi2rek-test")
+    return "wsi2rek-test"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeRekognitionServer]:
+    with FakeRekognitionServer(
+        training_seconds=0.2,
+        starting_seconds=0.1,
+        stopping_seconds=0.1,
+        dataset_seconds=0.1,
+        copying_seconds=0.1,
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def rek(fake: FakeRekognitionServer, _dummy_credentials: None) -> RekognitionClient:
+    return boto3.session.Session().client(
+        "rekognition",
+        endpoint_url=fake.endpoint_url,
+        region_name=REGION,
+        config=botocore.config.Config(
+            retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=5
+        ),
+    )
+
+
+def _line(ref: str) -> str:
+    return json.dumps(
+        {
+            "source-ref": ref,
+            "bounding-box": {
+                "image_size": [{"width": 64, "height": 64, "depth": 3}],
+                "annotations": [{"class_id": 0, "left": 1, "top": 2, "width": 10, "height": 10}],
+            },
+            "bounding-box-metadata": {
+                "objects": [{"confidence": 1}],
+                "class-map": {"0": "mitotic figure"},
+                "type": "groundtruth/object-detection",
+                "human-annotated": "yes",
+                "creation-date": "2000-01-01T00:00:00.000000",
+                "job-name": "wsi2rek",
+            },
+        }
+    )
+
+
+@pytest.fixture
+def dataset_dir(tmp_path: Path) -> Path:
+    """A small dataset folder as the builder writes it: 3 train + 2 test PNGs."""
+    root = tmp_path / "ds"
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 3), ("test", 2)):
+        folder = root / "images" / split
+        folder.mkdir(parents=True)
+        refs = []
+        for i in range(count):
+            pixels = rng.integers(0, 255, size=(64, 64, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / f"{split}_{i}.png")
+            refs.append(f"images/{split}/{split}_{i}.png")
+        (root / f"{split}.manifest").write_text("".join(_line(r) + "\n" for r in refs))
+    return root

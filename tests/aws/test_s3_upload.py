@@ -1,0 +1,220 @@
+"""S3Uploader against moto's server over real HTTP with real boto3."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from botocore.awsrequest import AWSPreparedRequest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+from mypy_boto3_s3 import S3Client
+
+from wsi2rek.aws import S3Uploader, UploadReport
+from wsi2rek.aws._s3 import METADATA_SHA256, rewrite_manifest
+from wsi2rek.errors import AwsError, DatasetError, ManifestError
+
+IMAGE_KEYS = sorted(
+    [f"ds1/images/train/train_{i}.png" for i in range(3)]
+    + [f"ds1/images/test/test_{i}.png" for i in range(2)]
+)
+
+
+def _keys(s3: S3Client, bucket: str) -> list[str]:
+    listing = s3.list_objects_v2(Bucket=bucket)
+    return sorted(obj["Key"] for obj in listing.get("Contents", []))
+
+
+def test_upload_sends_images_and_rewritten_manifests(
+    s3: S3Client, bucket: str, dataset_dir: Path
+) -> None:
+    report = S3Uploader(bucket, "/ds1/", client=s3).upload(dataset_dir)
+
+    assert sorted(report.uploaded) == sorted(
+        [*IMAGE_KEYS, "ds1/test.s3.manifest", "ds1/train.s3.manifest"]
+    )
+    assert report.skipped == ()
+    assert report.ok
+    assert report.manifests == {
+        "test": f"s3://{bucket}/ds1/test.s3.manifest",
+        "train": f"s3://{bucket}/ds1/train.s3.manifest",
+    }
+    assert _keys(s3, bucket) == sorted(
+        [*IMAGE_KEYS, "ds1/test.s3.manifest", "ds1/train.s3.manifest"]
+    )
+    local = (dataset_dir / "train.s3.manifest").read_text().splitlines()
+    refs = [json.loads(line)["source-ref"] for line in local]
+    assert refs == [f"s3://{bucket}/ds1/images/train/train_{i}.png" for i in range(3)]
+    remote = s3.get_object(Bucket=bucket, Key="ds1/train.s3.manifest")["Body"].read().decode()
+    assert remote.splitlines() == local
+    # every referenced object exists
+    for ref in refs:
+        s3.head_object(Bucket=bucket, Key=ref.removeprefix(f"s3://{bucket}/"))
+
+
+def test_rerun_uploads_nothing(s3: S3Client, bucket: str, dataset_dir: Path) -> None:
+    uploader = S3Uploader(bucket, "ds1", client=s3)
+    uploader.upload(dataset_dir)
+    again = uploader.upload(dataset_dir)
+    assert again.uploaded == ()
+    assert sorted(again.skipped) == sorted(
+        [*IMAGE_KEYS, "ds1/test.s3.manifest", "ds1/train.s3.manifest"]
+    )
+    assert again.planned == ()
+
+
+def test_only_the_changed_file_is_uploaded_again(
+    s3: S3Client, bucket: str, dataset_dir: Path
+) -> None:
+    uploader = S3Uploader(bucket, "ds1", client=s3)
+    uploader.upload(dataset_dir)
+    changed = dataset_dir / "images" / "train" / "train_1.png"
+    changed.write_bytes(changed.read_bytes() + b"trailing bytes")
+    report = uploader.upload(dataset_dir)
+    assert [k for k in report.uploaded if "/images/" in k] == ["ds1/images/train/train_1.png"]
+    assert report.uploaded == ("ds1/images/train/train_1.png",)  # manifests unchanged
+    assert len(report.skipped) == 6
+    body = s3.get_object(Bucket=bucket, Key="ds1/images/train/train_1.png")["Body"].read()
+    assert body == changed.read_bytes()
+
+
+def test_objects_carry_a_verified_sha256(s3: S3Client, bucket: str, dataset_dir: Path) -> None:
+    S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir)
+    path = dataset_dir / "images" / "test" / "test_0.png"
+    expected = base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+    head = s3.head_object(Bucket=bucket, Key="ds1/images/test/test_0.png", ChecksumMode="ENABLED")
+    assert head["Metadata"][METADATA_SHA256] == expected
+    assert head.get("ChecksumSHA256") == expected
+    assert head["ContentType"] == "image/png"
+
+
+def test_a_tampered_remote_object_is_replaced(s3: S3Client, bucket: str, dataset_dir: Path) -> None:
+    uploader = S3Uploader(bucket, "ds1", client=s3)
+    uploader.upload(dataset_dir)
+    # Someone overwrites an object with other bytes (and no checksum/metadata).
+    s3.put_object(Bucket=bucket, Key="ds1/images/test/test_1.png", Body=b"not the image")
+    report = uploader.upload(dataset_dir)
+    assert [k for k in report.uploaded if "/images/" in k] == ["ds1/images/test/test_1.png"]
+    body = s3.get_object(Bucket=bucket, Key="ds1/images/test/test_1.png")["Body"].read()
+    assert body == (dataset_dir / "images" / "test" / "test_1.png").read_bytes()
+
+
+def test_sse_and_storage_class_and_tags_are_sent(
+    s3: S3Client, bucket: str, dataset_dir: Path
+) -> None:
+    uploader = S3Uploader(
+        bucket, "enc", client=s3, sse="AES256", storage_class="STANDARD_IA", tags={"team": "path"}
+    )
+    uploader.upload(dataset_dir)
+    head = s3.head_object(Bucket=bucket, Key="enc/images/train/train_0.png")
+    assert head["ServerSideEncryption"] == "AES256"
+    assert head["StorageClass"] == "STANDARD_IA"
+    tags = s3.get_object_tagging(Bucket=bucket, Key="enc/images/train/train_0.png")["TagSet"]
+    assert tags == [{"Key": "team", "Value": "path"}]
+
+
+def test_dry_run_uploads_and_writes_nothing(s3: S3Client, bucket: str, dataset_dir: Path) -> None:
+    report = S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir, dry_run=True)
+    assert report.dry_run
+    assert report.uploaded == ()
+    assert report.planned == (*IMAGE_KEYS, "ds1/test.s3.manifest", "ds1/train.s3.manifest")
+    assert _keys(s3, bucket) == []
+    assert not (dataset_dir / "train.s3.manifest").exists()
+
+
+def test_missing_bucket_is_one_error_naming_bucket_and_operation(
+    s3: S3Client, dataset_dir: Path
+) -> None:
+    with pytest.raises(AwsError) as info:
+        S3Uploader("no-such-bucket", "ds1", client=s3).upload(dataset_dir)
+    assert info.value.operation == "HeadBucket"
+    assert info.value.resource == "s3://no-such-bucket"
+    assert info.value.code in {"404", "NoSuchBucket"}
+    assert "no-such-bucket" in str(info.value)
+    assert not (dataset_dir / "train.s3.manifest").exists()
+
+
+def test_expected_bucket_owner_is_sent_with_every_call(
+    s3: S3Client, bucket: str, dataset_dir: Path
+) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    def capture(request: AWSPreparedRequest, **_: object) -> None:
+        owner = request.headers.get("x-amz-expected-bucket-owner")
+        seen.append((request.method, owner.decode() if isinstance(owner, bytes) else owner))
+
+    s3.meta.events.register("before-send.s3", capture)
+    S3Uploader(bucket, "ds1", client=s3, expected_bucket_owner="123456789012").upload(dataset_dir)
+    assert len(seen) > 10
+    assert {owner for _, owner in seen} == {"123456789012"}
+
+
+def test_wrong_owner_or_denied_is_one_error_and_nothing_uploaded(
+    s3: S3Client, bucket: str, dataset_dir: Path
+) -> None:
+    with Stubber(s3) as stub:
+        stub.add_client_error(
+            "head_bucket",
+            service_error_code="403",
+            service_message="Forbidden",
+            http_status_code=403,
+            expected_params={"Bucket": bucket, "ExpectedBucketOwner": "999999999999"},
+        )
+        uploader = S3Uploader(bucket, "ds1", client=s3, expected_bucket_owner="999999999999")
+        with pytest.raises(AwsError) as info:
+            uploader.upload(dataset_dir)
+        stub.assert_no_pending_responses()
+    assert (info.value.operation, info.value.resource, info.value.code) == (
+        "HeadBucket",
+        f"s3://{bucket}",
+        "403",
+    )
+    assert "expected bucket owner" in str(info.value)
+    assert _keys(s3, bucket) == []
+
+
+def test_access_denied_on_put_is_one_error(s3: S3Client, bucket: str, dataset_dir: Path) -> None:
+    def deny(params: dict[str, object], **_: object) -> None:
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject"
+        )
+
+    s3.meta.events.register("provide-client-params.s3.PutObject", deny)
+    with pytest.raises(AwsError) as info:
+        S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir)
+    assert (info.value.operation, info.value.code) == ("PutObject", "AccessDenied")
+    assert bucket in str(info.value)
+    assert not (dataset_dir / "train.s3.manifest").exists()
+
+
+def test_not_a_dataset_folder(s3: S3Client, bucket: str, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="images/"):
+        S3Uploader(bucket, "x", client=s3).upload(tmp_path)
+
+
+def test_bad_manifest_fails_before_any_upload(s3: S3Client, bucket: str, dataset_dir: Path) -> None:
+    (dataset_dir / "test.manifest").write_text('{"source-ref": "images/test/test_0.png"}\n{oops\n')
+    with pytest.raises(ManifestError) as info:
+        S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir)
+    assert info.value.line == 2
+    assert _keys(s3, bucket) == []
+
+
+def test_report_to_dict_has_counts() -> None:
+    report = UploadReport(uploaded=("a", "b"), skipped=("c",), planned=("a", "b"))
+    data = report.to_dict()
+    assert (data["uploaded"], data["skipped"], data["failed"], data["planned"]) == (2, 1, 0, 2)
+
+
+def test_rewrite_manifest_keeps_absolute_refs_and_rejects_escapes() -> None:
+    text = '{"source-ref": "s3://b/x.png", "a": 1}\n\n{"source-ref": "images/y.png"}\n'
+    out = rewrite_manifest(text, base_uri="s3://bucket/p/")
+    assert out.splitlines() == [
+        '{"source-ref":"s3://b/x.png","a":1}',
+        '{"source-ref":"s3://bucket/p/images/y.png"}',
+    ]
+    with pytest.raises(ManifestError, match="relative"):
+        rewrite_manifest('{"source-ref": "../secret.png"}', base_uri="s3://b")
