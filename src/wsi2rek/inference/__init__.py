@@ -1,0 +1,67 @@
+"""Whole-slide detection, merging, F1 evaluation, export, and an offline demo detector.
+
+:func:`detect_slide` runs any :class:`~wsi2rek.detection.Detector` over a slide in
+overlapping tiles and merges the results; :func:`evaluate_detections` scores them against
+annotated centres; the writers export them for QuPath (GeoJSON), spreadsheets (CSV) and
+SlideRunner; :class:`BlobDetector` finds the dark cells of the synthetic test slides so
+the whole pipeline runs without AWS.
+"""
+
+from wsi2rek.inference._blob import BlobDetector, label_components
+from wsi2rek.inference._cache import TileCache
+from wsi2rek.inference._evaluate import (
+    EvaluationResult,
+    Metrics,
+    ThresholdPoint,
+    evaluate_detections,
+    ground_truth_from_db,
+    match_detections,
+    parse_label_map,
+)
+from wsi2rek.inference._export import (
+    CSV_COLUMNS,
+    label_color,
+    read_detections,
+    to_geojson,
+    write_csv,
+    write_geojson,
+    write_sliderunner,
+)
+from wsi2rek.inference._merge import merge_detections, merge_indices
+from wsi2rek.inference._rate import RateLimiter
+from wsi2rek.inference._slide import (
+    SlideDetections,
+    detect_slide,
+    detector_id,
+    tile_detections_to_slide,
+)
+from wsi2rek.inference._tiles import Tile, plan_tiles
+
+__all__ = [
+    "CSV_COLUMNS",
+    "BlobDetector",
+    "EvaluationResult",
+    "Metrics",
+    "RateLimiter",
+    "SlideDetections",
+    "ThresholdPoint",
+    "Tile",
+    "TileCache",
+    "detect_slide",
+    "detector_id",
+    "evaluate_detections",
+    "ground_truth_from_db",
+    "label_color",
+    "label_components",
+    "match_detections",
+    "merge_detections",
+    "merge_indices",
+    "parse_label_map",
+    "plan_tiles",
+    "read_detections",
+    "tile_detections_to_slide",
+    "to_geojson",
+    "write_csv",
+    "write_geojson",
+    "write_sliderunner",
+]

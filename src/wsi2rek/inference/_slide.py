@@ -1,0 +1,438 @@
+"""Whole-slide detection: tile, detect concurrently under a rate limit, map, merge."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from wsi2rek.detection import Detection, Detector, RGBImage
+from wsi2rek.errors import DetectionError, RegionError
+from wsi2rek.geometry import Box
+from wsi2rek.inference._cache import TileCache
+from wsi2rek.inference._merge import merge_indices
+from wsi2rek.inference._rate import RateLimiter
+from wsi2rek.inference._tiles import Tile, plan_tiles
+from wsi2rek.slides._base import SlideSource
+
+__all__ = ["SlideDetections", "detect_slide", "detector_id", "tile_detections_to_slide"]
+
+DetectFn = Callable[[RGBImage], Sequence[Detection]]
+
+#: A box within this many pixels (of the tile's level) of an interior tile edge is
+#: "partial": the object may continue in the neighbouring tile.
+BORDER_MARGIN = 2.0
+
+
+@attrs.frozen
+class SlideDetections:
+    """The detections of one slide and how they were obtained.
+
+    Attributes:
+        slide: The slide's file name.
+        detections: Merged detections, boxes in level-0 pixels, sorted top to bottom.
+        tiles_total: Tiles in the grid.
+        tiles_run: Tiles sent to the detector in this run.
+        tiles_cached: Tiles whose results came from the cache file.
+        tiles_skipped: Tiles skipped for lack of tissue.
+        tiles_failed: Tiles whose detector call failed (``on_error="skip"``).
+        raw_detections: Detections before merging (after ``min_confidence``).
+        elapsed_s: Wall-clock seconds of the whole call.
+        achieved_tps: Detector calls per second during the detection phase, or None
+            when no tile ran.
+        max_tps: The TPS limit that applied, if any.
+        failed: ``(x, y, width, height)`` level-0 windows of the failed tiles.
+    """
+
+    slide: str
+    detections: tuple[Detection, ...]
+    tiles_total: int
+    tiles_run: int
+    tiles_cached: int
+    tiles_skipped: int
+    tiles_failed: int = 0
+    raw_detections: int = 0
+    elapsed_s: float = 0.0
+    achieved_tps: float | None = None
+    max_tps: float | None = None
+    failed: tuple[tuple[int, int, int, int], ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.detections)
+
+    def __iter__(self) -> Iterator[Detection]:
+        return iter(self.detections)
+
+    def counts(self) -> dict[str, int]:
+        """Number of detections per label."""
+        return dict(sorted(Counter(d.label for d in self.detections).items()))
+
+    def above(self, min_confidence: float) -> SlideDetections:
+        """A copy keeping only detections with ``confidence >= min_confidence``."""
+        kept = tuple(d for d in self.detections if d.confidence >= min_confidence)
+        return attrs.evolve(self, detections=kept)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (counts and timings, not the detections themselves)."""
+        return {
+            "slide": self.slide,
+            "detections": len(self.detections),
+            "by_label": self.counts(),
+            "tiles": {
+                "total": self.tiles_total,
+                "run": self.tiles_run,
+                "cached": self.tiles_cached,
+                "skipped_no_tissue": self.tiles_skipped,
+                "failed": self.tiles_failed,
+            },
+            "raw_detections": self.raw_detections,
+            "elapsed_s": round(self.elapsed_s, 4),
+            "achieved_tps": None if self.achieved_tps is None else round(self.achieved_tps, 4),
+            "max_tps": self.max_tps,
+            "failed_tiles": [list(w) for w in self.failed],
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"SlideDetections({self.slide!r}, detections={len(self.detections)}, "
+            f"tiles={self.tiles_total} (run {self.tiles_run}, cached {self.tiles_cached}, "
+            f"skipped {self.tiles_skipped}, failed {self.tiles_failed}))"
+        )
+
+
+def detector_id(detector: object) -> str:
+    """A stable identity of a detector, for cache keys.
+
+    Uses the detector's ``cache_id`` attribute when it has one, then ``module:qualname``
+    for functions, then its ``repr`` when that does not contain a memory address, and
+    finally its class's ``module:qualname``.
+    """
+    explicit = getattr(detector, "cache_id", None)
+    if isinstance(explicit, str):
+        return explicit
+    if hasattr(detector, "__qualname__") and hasattr(detector, "__module__"):
+        return f"{detector.__module__}:{detector.__qualname__}"
+    text = repr(detector)
+    if " at 0x" not in text:
+        return text
+    cls = type(detector)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _resolve_detector(detector: Detector | DetectFn) -> DetectFn:
+    method = getattr(detector, "detect", None)
+    if callable(method):
+        fn: DetectFn = method
+        return fn
+    if callable(detector):
+        return detector
+    raise DetectionError(
+        f"detector must have a detect(image) method or be a callable, got {type(detector).__name__}"
+    )
+
+
+def tile_detections_to_slide(
+    tile: Tile, found: Sequence[Detection], *, border_margin: float = BORDER_MARGIN
+) -> tuple[list[Detection], list[bool]]:
+    """Map a tile's detections to level-0 pixels and flag the partial ones.
+
+    Boxes are clipped to the tile (detectors may overshoot); boxes with nothing left are
+    dropped. A box is partial when it lies within ``border_margin`` pixels of an interior
+    tile edge (one shared with a neighbouring tile).
+
+    Raises:
+        DetectionError: when the detector returned something other than detections.
+    """
+    bounds = Box(0, 0, tile.width, tile.height)
+    left_in, top_in, right_in, bottom_in = tile.edges
+    out: list[Detection] = []
+    partial: list[bool] = []
+    for det in found:
+        if not isinstance(det, Detection):
+            raise DetectionError(
+                f"the detector returned {type(det).__name__} objects for the tile at "
+                f"{tile.window}; it must return wsi2rek.Detection objects",
+                tile=tile.window,
+            )
+        box = det.box.clip(bounds)
+        if box is None:
+            continue
+        partial.append(
+            (left_in and box.left <= border_margin)
+            or (top_in and box.top <= border_margin)
+            or (right_in and box.right >= tile.width - border_margin)
+            or (bottom_in and box.bottom >= tile.height - border_margin)
+        )
+        l0 = box.scale(tile.downsample).translate(tile.x, tile.y)
+        out.append(Detection(det.label, det.confidence, l0))
+    return out, partial
+
+
+def _check_options(
+    slide: SlideSource,
+    *,
+    tile: int,
+    overlap: int,
+    level: int,
+    concurrency: int,
+    max_tps: float | None,
+    min_tissue: float,
+    on_error: str,
+) -> None:
+    name = slide.path.name
+    if not 0 <= level < slide.level_count:
+        raise RegionError(
+            f"{name}: level {level} does not exist; the slide has levels 0 to "
+            f"{slide.level_count - 1}"
+        )
+    if tile < 16:
+        raise RegionError(f"{name}: tile must be at least 16 px, got {tile}")
+    if not 0 <= overlap < tile:
+        raise RegionError(
+            f"{name}: overlap must be >= 0 and smaller than the tile ({tile} px), got "
+            f"{overlap}; the overlap must exceed the size of the objects to detect"
+        )
+    if concurrency < 1:
+        raise DetectionError(f"concurrency must be at least 1, got {concurrency}")
+    if max_tps is not None and not (math.isfinite(max_tps) and max_tps > 0):
+        raise DetectionError(f"max_tps must be a positive number, got {max_tps}")
+    if not 0.0 <= min_tissue <= 1.0:
+        raise DetectionError(f"min_tissue must be a fraction in [0, 1], got {min_tissue}")
+    if on_error not in ("raise", "skip"):
+        raise DetectionError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+
+
+@contextlib.contextmanager
+def _opened(slide: SlideSource | str | Path) -> Iterator[SlideSource]:
+    if isinstance(slide, SlideSource):
+        yield slide
+        return
+    from wsi2rek.slides import open_slide  # noqa: PLC0415 (keeps inference importable alone)
+
+    with open_slide(slide) as opened:
+        yield opened
+
+
+def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in one place)
+    slide: SlideSource | str | Path,
+    detector: Detector | DetectFn,
+    *,
+    tile: int = 1024,
+    overlap: int = 128,
+    level: int = 0,
+    tissue_only: bool = True,
+    min_tissue: float = 0.05,
+    roi: Box | None = None,
+    concurrency: int = 4,
+    max_tps: float | None = None,
+    min_confidence: float | None = None,
+    merge_iou: float = 0.3,
+    merge_distance: float | None = None,
+    class_aware: bool = True,
+    cache: str | Path | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+    detector_name: str | None = None,
+    progress: bool = False,
+) -> SlideDetections:
+    """Run a detector over a whole slide (or a region of it).
+
+    The slide is cut into ``tile`` x ``tile`` windows overlapping by ``overlap`` pixels
+    (both in pixels of ``level``; tiles are pulled back to stay inside the slide or ROI).
+    Tiles with less than ``min_tissue`` tissue are skipped. The detector runs on the
+    other tiles from ``concurrency`` threads sharing one rate limiter (at most
+    ``max_tps`` calls per second). Boxes are mapped to level-0 pixels, and duplicates
+    from overlapping tiles are merged: greedy NMS by IoU (and centre distance when
+    ``merge_distance`` is given), preferring boxes that do not touch an interior tile
+    edge, so an object cut by one tile is reported once, from the tile that sees it
+    whole. This needs ``overlap`` larger than the objects.
+
+    With ``cache``, each tile's raw result is appended to a JSON-lines file as soon as it
+    arrives; running again with the same parameters calls the detector only for the
+    tiles missing from it.
+
+    Args:
+        slide: An open :class:`SlideSource`, or a path (opened and closed here).
+        detector: A :class:`Detector` or a callable ``image -> detections``.
+        tile: Tile side in pixels of ``level``.
+        overlap: Overlap of neighbouring tiles, pixels of ``level``.
+        level: Pyramid level to run on; boxes still come back in level-0 pixels.
+        tissue_only: Skip tiles without tissue (by :func:`wsi2rek.tissue.tissue_mask`).
+        min_tissue: Tissue fraction a tile needs to run (with ``tissue_only``).
+        roi: Level-0 region to run on (None: the whole slide).
+        concurrency: Detector calls in flight at once (threads).
+        max_tps: Calls per second allowed (None: no limit).
+        min_confidence: Drop detections below this confidence (percent) before merging.
+        merge_iou: IoU above which two same-label boxes are one object.
+        merge_distance: Centre distance (level-0 px) below which they are one object.
+        class_aware: Only merge boxes with the same label.
+        cache: JSON-lines file of per-tile results, for resuming.
+        on_error: ``"raise"`` stops at the first failing tile; ``"skip"`` counts it in
+            ``tiles_failed`` and goes on.
+        detector_name: Identity of the detector in the cache (default: see
+            :func:`detector_id`).
+        progress: Show a progress bar on stderr.
+
+    Returns:
+        The merged detections with tile counts, timings and the achieved rate.
+
+    Raises:
+        RegionError: for a bad tile, overlap, level or ROI.
+        DetectionError: when the detector fails on a tile (with its level-0 window).
+        DetectionCacheError: when ``cache`` holds results of other parameters.
+    """
+    started = time.perf_counter()
+    fn = _resolve_detector(detector)
+    with _opened(slide) as source:
+        _check_options(
+            source,
+            tile=tile,
+            overlap=overlap,
+            level=level,
+            concurrency=concurrency,
+            max_tps=max_tps,
+            min_tissue=min_tissue,
+            on_error=on_error,
+        )
+        downsample = float(source.level_downsamples[level])
+        tiles = plan_tiles(
+            source.level_dimensions[level],
+            tile=tile,
+            overlap=overlap,
+            level=level,
+            downsample=downsample,
+            roi=roi,
+        )
+        todo = tiles
+        skipped = 0
+        if tissue_only:
+            from wsi2rek.tissue import tissue_mask  # noqa: PLC0415 (only needed here)
+
+            mask = tissue_mask(source)
+            todo = [t for t in tiles if mask.fraction(t.l0_box) >= min_tissue]
+            skipped = len(tiles) - len(todo)
+        params = {
+            "slide": source.path.name,
+            "dimensions": list(source.dimensions),
+            "level": level,
+            "tile": tile,
+            "overlap": overlap,
+            "roi": None if roi is None else [roi.left, roi.top, roi.right, roi.bottom],
+            "detector": detector_name or detector_id(detector),
+        }
+        results: dict[tuple[int, int, int, int, int], list[Detection]] = {}
+        failed: list[Tile] = []
+        with contextlib.ExitStack() as stack:
+            store = stack.enter_context(TileCache(cache, params)) if cache is not None else None
+            pending = todo
+            if store is not None:
+                pending = [t for t in todo if store.get(t.key) is None]
+                results.update(
+                    {t.key: found for t in todo if (found := store.get(t.key)) is not None}
+                )
+            cached = len(todo) - len(pending)
+            limiter = RateLimiter(max_tps) if max_tps is not None else None
+            bar = _progress(progress, len(todo), source.path.name, cached)
+
+            def run(t: Tile) -> list[Detection]:
+                image = source.read_region(t.x, t.y, t.width, t.height, t.level)
+                if limiter is not None:
+                    limiter.acquire()
+                return list(fn(image))
+
+            run_started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                # Submit lazily, a few per worker, so stopping on an error is quick and
+                # a huge slide does not queue millions of futures.
+                queue = iter(pending)
+                inflight: dict[Future[list[Detection]], Tile] = {}
+
+                def top_up() -> None:
+                    while len(inflight) < 2 * concurrency:
+                        nxt = next(queue, None)
+                        if nxt is None:
+                            return
+                        inflight[pool.submit(run, nxt)] = nxt
+
+                top_up()
+                while inflight:
+                    done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        t = inflight.pop(fut)
+                        try:
+                            found = fut.result()
+                        except Exception as exc:
+                            if on_error == "skip":
+                                failed.append(t)
+                                continue
+                            for other in inflight:
+                                other.cancel()
+                            raise DetectionError(
+                                f"{source.path.name}: the detector failed on the tile at "
+                                f"level-0 (x, y, width, height) {t.window}: "
+                                f"{type(exc).__name__}: {exc}. Tiles done so far are kept "
+                                "in the cache (when one is given); rerun to resume, or "
+                                "pass on_error='skip'",
+                                tile=t.window,
+                            ) from exc
+                        results[t.key] = found
+                        if store is not None:
+                            store.put(t.key, found)
+                        if bar is not None:
+                            bar.update(1)
+                    top_up()
+            run_elapsed = time.perf_counter() - run_started
+            if bar is not None:
+                bar.close()
+        ran = len(pending) - len(failed)
+        mapped: list[Detection] = []
+        partial: list[bool] = []
+        for t in todo:
+            found = results.get(t.key)
+            if found is None:
+                continue
+            dets, flags = tile_detections_to_slide(t, found)
+            for d, f in zip(dets, flags, strict=True):
+                if min_confidence is None or d.confidence >= min_confidence:
+                    mapped.append(d)
+                    partial.append(f)
+        keep = merge_indices(
+            mapped,
+            iou_threshold=merge_iou,
+            distance=merge_distance,
+            class_aware=class_aware,
+            partial=partial,
+        )
+        merged = sorted(
+            (mapped[i] for i in keep),
+            key=lambda d: (d.box.top, d.box.left, -d.confidence, d.label),
+        )
+        name = source.path.name
+    return SlideDetections(
+        slide=name,
+        detections=tuple(merged),
+        tiles_total=len(tiles),
+        tiles_run=ran,
+        tiles_cached=cached,
+        tiles_skipped=skipped,
+        tiles_failed=len(failed),
+        raw_detections=len(mapped),
+        elapsed_s=time.perf_counter() - started,
+        achieved_tps=(len(pending) / run_elapsed) if pending and run_elapsed > 0 else None,
+        max_tps=max_tps,
+        failed=tuple(t.window for t in failed),
+    )
+
+
+def _progress(enabled: bool, total: int, name: str, initial: int) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm  # noqa: PLC0415 (only loaded when a bar is wanted)
+
+    return tqdm(total=total, initial=initial, desc=name, unit="tile", leave=False)
