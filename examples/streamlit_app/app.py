@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 from app_logic import (
     MAX_REGION_SIZE,
@@ -216,9 +217,12 @@ def slide_source(slides_dir: Path) -> tuple[str, RGBImage, tuple[int, int]] | No
     width, height = handle.dimensions
     with st.sidebar:
         side_max = min(MAX_REGION_SIZE, width, height)
-        size = st.number_input("Size (px)", 64, side_max, min(1024, side_max), step=64, key="size")
-        x = st.number_input("x (level 0)", 0, width - 1, (width - size) // 2, step=256, key="x")
-        y = st.number_input("y (level 0)", 0, height - 1, (height - size) // 2, step=256, key="y")
+        side = min(1024, side_max)
+        # Defaults depend on the slide only: a default that followed the size would make
+        # Streamlit reset x and y whenever the size changes.
+        size = st.number_input("Size (px)", min(64, side_max), side_max, side, step=64, key="size")
+        x = st.number_input("x (level 0)", 0, width - 1, (width - side) // 2, step=256, key="x")
+        y = st.number_input("y (level 0)", 0, height - 1, (height - side) // 2, step=256, key="y")
     region = clamp_region(int(x), int(y), int(size), (width, height))
     left, top, right, bottom = region.to_ints()
     st.image(
@@ -316,7 +320,8 @@ def main() -> None:
             return
         name, image = uploaded
 
-    digest = hashlib.sha256(image.tobytes()).hexdigest() + f"{image.shape}"
+    # Hash the pixel buffer in place (no copy) to key the detection cache.
+    digest = f"{hashlib.sha256(np.ascontiguousarray(image).data).hexdigest()}{image.shape}"
     with st.spinner("Detecting..."):
         try:
             found = detect_cached(detector_id, digest, detect, image)

@@ -215,3 +215,30 @@ def test_an_upload_over_the_size_limit_is_refused(
     assert not at.exception
     assert "the limit is 10.2 KB" in at.error[0].value
     assert not at.metric
+
+
+def test_changing_the_size_keeps_the_chosen_corner_and_switching_slides_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wsi2rek.testing import make_slide
+
+    slides = tmp_path / "slides"
+    slides.mkdir()
+    make_slide(slides / "a.svs", 3000, 2500, cells=[(2800, 2300)], tissue="full", seed=2)
+    make_slide(slides / "b.svs", 1200, 900, cells=[(600, 450)], tissue="full", seed=3)
+    monkeypatch.setenv("WSI2REK_SLIDES_DIR", str(slides))
+    at = run_app()
+    at.sidebar.radio(key="source").set_value("Region of a slide").run()
+    at.sidebar.number_input(key="x").set_value(2500)
+    at.sidebar.number_input(key="y").set_value(2000).run()
+    at.sidebar.number_input(key="size").set_value(512).run()
+    assert (at.sidebar.number_input(key="x").value, at.sidebar.number_input(key="y").value) == (
+        2500,
+        2000,
+    )
+    assert metric_value(at) == 1  # region 2488..3000 x 1988..2500 after clamping
+    # A smaller slide: the region inputs start over inside it, without an error.
+    at.sidebar.selectbox(key="slide").set_value(slides / "b.svs").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error
+    assert metric_value(at) == 1
