@@ -1,0 +1,53 @@
+"""``wsi2rek demo OUT``: the whole local pipeline on synthetic slides."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from wsi2rek.cli._common import add_json_flag, print_json, show_progress
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``demo`` subcommand."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the local pipeline on synthetic slides (no AWS)",
+        description="Write synthetic slides and a SlideRunner database into OUT, then plan, "
+        "build and validate a Rekognition dataset from them and write previews.",
+    )
+    parser.add_argument("out", help="output folder (created if needed)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes")
+    parser.add_argument("--seed", type=int, default=0, help="seed of data and sampling")
+    add_json_flag(parser)
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from wsi2rek.demo import run_demo  # noqa: PLC0415 -- keep `wsi2rek --help` fast
+
+    def step(msg: str) -> None:
+        if not args.json:
+            print(f"- {msg}", file=sys.stderr)
+
+    result = run_demo(
+        args.out, workers=args.workers, progress=show_progress(args), seed=args.seed, on_step=step
+    )
+    if args.json:
+        print_json(result.to_dict())
+        return 0 if result.dataset.ok else 1
+    ds = result.dataset
+    print(f"slides:   {result.inputs.slides_dir} ({len(result.inputs.slides)} slides)")
+    print(f"database: {result.inputs.db}")
+    print(f"dataset:  {ds.out} ({ds.images} images in {ds.seconds:.1f} s)")
+    for split, counts in ds.splits.items():
+        labels = ", ".join(f"{k}: {v}" for k, v in dict(counts.get("labels", {})).items())
+        print(f"  {split}: {counts.get('images', 0)} images, boxes by label: {labels}")
+    for split, report in ds.validation.items():
+        state = "ok" if report.ok else f"{len(report.errors)} errors"
+        print(f"  {split}.manifest: {state}, {len(report.warnings)} warnings")
+    print(f"previews: {', '.join(str(p) for p in ds.previews)}")
+    return 0 if ds.ok else 1
