@@ -252,8 +252,8 @@ def _duplicates(records: Iterable[SlideRecord]) -> None:
         if other is not record:
             raise SamplingError(
                 f"two database slides share the file name {record.name!r} "
-                f"({other.describe()} and {record.describe()}); plan them separately with "
-                "slides_in, or pass a mapping of slide name -> path"
+                f"({other.describe()} and {record.describe()}), and patches name slides by "
+                "file name; plan them in separate runs (slides_in=...)"
             )
 
 
@@ -487,13 +487,13 @@ def _plan(
     split_requested = _test_names(db, test_slides)
     chosen, explicit = _records(db, slides, slides_in)
     explicit |= {db.slide(n).uid for n in split_requested or ()}
-    _duplicates(r for r, _ in chosen)
     skipped: list[Skip] = []
     need_tissue = main.needs_tissue or (background is not None and background.needs_tissue)
     infos = sorted(
         _open_slides(chosen, explicit, need_tissue=need_tissue, skipped=skipped),
         key=lambda i: i.record.name,
     )
+    _duplicates(i.record for i in infos)
 
     streams = np.random.SeedSequence(seed).spawn(len(infos) + 1)
     split: SlideSplit = split_slides(

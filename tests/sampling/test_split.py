@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wsi2rek.errors import SamplingError
+from wsi2rek.sampling import split_slides
+
+names = st.lists(st.text("abcdef0123", min_size=1, max_size=6), min_size=0, max_size=30)
+
+
+@settings(max_examples=80)
+@given(slides=names, fraction=st.floats(0.01, 0.99), seed=st.integers(0, 2**32 - 1))
+def test_fraction_split_is_disjoint_complete_and_seeded(
+    slides: list[str], fraction: float, seed: int
+) -> None:
+    split = split_slides(slides, test_fraction=fraction, rng=np.random.default_rng(seed))
+    assert set(split.train).isdisjoint(split.test)
+    assert set(split.train) | set(split.test) == set(slides)
+    if len(set(slides)) >= 2:
+        assert split.train
+        assert split.test
+    again = split_slides(
+        list(reversed(slides)), test_fraction=fraction, rng=np.random.default_rng(seed)
+    )
+    assert again == split  # input order does not matter
+
+
+def test_fraction_rounds_and_keeps_one_each_side() -> None:
+    slides = [f"s{i}.svs" for i in range(10)]
+    rng = np.random.default_rng(0)
+    assert len(split_slides(slides, test_fraction=0.3, rng=rng).test) == 3
+    assert len(split_slides(slides, test_fraction=0.01, rng=rng).test) == 1
+    assert len(split_slides(slides, test_fraction=0.99, rng=rng).test) == 9
+
+
+def test_single_slide_stays_train_with_a_note() -> None:
+    split = split_slides(["a.svs"], test_fraction=0.5, rng=np.random.default_rng(0))
+    assert split.train == ("a.svs",)
+    assert "cannot be split" in split.note
+    assert split.to_dict()["note"] == split.note
+
+
+def test_explicit_split() -> None:
+    split = split_slides(["b", "a", "c"], test_slides=["c", "a"])
+    assert split.train == ("b",)
+    assert split.test == ("a", "c")
+    assert split.of("a") == "test"
+    assert split.of("b") == "train"
+    assert split.mode == "explicit"
+
+
+def test_neither_option_is_all_train() -> None:
+    split = split_slides(["b", "a"])
+    assert split.train == ("a", "b")
+    assert split.mode == "all_train"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"test_slides": ["a"], "test_fraction": 0.5}, "not both"),
+        ({"test_slides": ["zz"]}, r"\['zz'\] are not among"),
+        ({"test_fraction": 1.0}, "strictly between 0 and 1"),
+        ({"test_fraction": 0.0}, "strictly between 0 and 1"),
+        ({"test_fraction": 0.5}, "seeded rng"),
+    ],
+)
+def test_split_errors(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(SamplingError, match=match):
+        split_slides(["a", "b"], **kwargs)  # type: ignore[arg-type]
