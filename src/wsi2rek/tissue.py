@@ -30,7 +30,7 @@ from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box, Point
 from wsi2rek.slides._base import SlideSource
 
-__all__ = ["TissueMask", "otsu_threshold", "tissue_mask"]
+__all__ = ["TissueMask", "clean_mask", "mask_from_rgb", "otsu_threshold", "tissue_mask"]
 
 
 def _bool_mask(value: NDArray[np.bool_]) -> NDArray[np.bool_]:

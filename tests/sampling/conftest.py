@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import SupportsIndex
 
 import numpy as np
 import pytest
@@ -59,8 +60,14 @@ class ArraySlide(SlideSource):
         return ()
 
     def read_region(
-        self, x: int, y: int, width: int, height: int, level: int = 0
+        self,
+        x: SupportsIndex | float,
+        y: SupportsIndex | float,
+        width: SupportsIndex | float,
+        height: SupportsIndex | float,
+        level: SupportsIndex = 0,
     ) -> NDArray[np.uint8]:
+        x, y, width, height = (int(v) for v in (x, y, width, height))
         out = np.full((height, width, 3), 255, dtype=np.uint8)
         rows, cols = self._pixels.shape[:2]
         x0, y0 = max(x, 0), max(y, 0)

@@ -73,7 +73,7 @@ def test_plan_is_deterministic_and_complete(dataset: tuple[Path, Path]) -> None:
     assert {p.slide for p in plan.split("train")} == {"alpha.svs", "beta.svs"}
     params = plan.params
     assert params["seed"] == 3
-    assert params["labels"] == {"mitotic figure": [2], "look-alike": [1]}
+    assert params["label_map"] == {"mitotic figure": [2], "look-alike": [1]}
     assert params["split"]["train"] == ["alpha.svs", "beta.svs", "delta.png"]
     assert params["split"]["test"] == ["gamma.svs"]
     assert params["ignored_classes"] == {"3": 3, "4": 1}  # class 4 is a ROI only on request

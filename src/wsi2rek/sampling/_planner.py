@@ -616,7 +616,7 @@ def _params(
     return {
         "database": db.path.name,
         "seed": seed,
-        "labels": labels.to_dict(),
+        "label_map": labels.to_dict(),
         "spot_radius_px": radius_px,
         "spot_radius_um": spot_radius_um,
         "sampler": sampler.to_dict(),
