@@ -259,12 +259,18 @@ def _versions() -> dict[str, str | None]:
 def _batches(
     plan: PatchPlan, patches: Iterable[PatchSpec], ext: str, batch_size: int
 ) -> Iterator[tuple[str, list[Window]]]:
-    """Windows grouped by slide, sorted by position (row-major), in batches."""
+    """Windows grouped by slide, sorted by tile position (row bands), in batches."""
     by_slide: dict[str, list[PatchSpec]] = {}
     for p in patches:
         by_slide.setdefault(p.slide, []).append(p)
     for slide in sorted(by_slide):
-        specs = sorted(by_slide[slide], key=lambda p: (p.window.top, p.window.left, p.name))
+        # Row bands two patches high, left to right inside a band: consecutive reads then
+        # share most of their tiles, which OpenSlide's tile cache keeps decoded.
+        band = 2 * max(p.size[1] for p in by_slide[slide])
+        specs = sorted(
+            by_slide[slide],
+            key=lambda p: (int(p.window.top) // band, p.window.left, p.window.top, p.name),
+        )
         for i in range(0, len(specs), batch_size):
             yield (
                 plan.slide_paths[slide],

@@ -1,8 +1,18 @@
-"""Image encoding: RGB ``uint8`` arrays to PNG or JPEG bytes, no float round trip."""
+"""Image encoding: RGB ``uint8`` arrays to PNG or JPEG bytes, no float round trip.
+
+PNG is written by a small encoder of our own rather than Pillow's: every row uses the
+PNG "Up" filter (computed with one numpy subtraction) and the stream is compressed with
+zlib at the chosen level. Pillow tries all five filters on every row ("adaptive"
+filtering), which on 512 px H&E patches costs more than the compression itself; the Up
+filter gives files slightly smaller than Pillow's level 1 at about half the time. Any
+PNG decoder reads the result; it is lossless and carries no timestamp.
+"""
 
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from typing import Literal
 
 import attrs
@@ -10,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-__all__ = ["ImageFormat", "ImageOptions", "encode_image"]
+__all__ = ["ImageFormat", "ImageOptions", "encode_image", "encode_png"]
 
 ImageFormat = Literal["png", "jpeg"]
 
@@ -66,8 +76,8 @@ class ImageOptions:
 def encode_image(pixels: NDArray[np.uint8], options: ImageOptions) -> bytes:
     """Encode an RGB ``uint8`` array of shape ``(height, width, 3)``.
 
-    PNG is written with ``optimize=False`` at ``options.png_compress_level``; JPEG at
-    ``options.quality``. The output carries no timestamp, so the same pixels always give
+    PNG is written by :func:`encode_png` at ``options.png_compress_level``; JPEG by
+    Pillow at ``options.quality``. The output carries no timestamp, so the same pixels always give
     the same bytes.
 
     Raises:
@@ -78,10 +88,33 @@ def encode_image(pixels: NDArray[np.uint8], options: ImageOptions) -> bytes:
             f"expected an RGB uint8 array of shape (height, width, 3), got dtype "
             f"{pixels.dtype} and shape {pixels.shape}"
         )
-    image = Image.fromarray(np.ascontiguousarray(pixels))
-    buffer = io.BytesIO()
     if options.image_format == "png":
-        image.save(buffer, "PNG", compress_level=options.png_compress_level, optimize=False)
-    else:
-        image.save(buffer, "JPEG", quality=options.quality)
+        return encode_png(pixels, options.png_compress_level)
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels)).save(buffer, "JPEG", quality=options.quality)
     return buffer.getvalue()
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def encode_png(pixels: NDArray[np.uint8], level: int = 1) -> bytes:
+    """Encode an RGB ``uint8`` array as an 8-bit RGB PNG with the Up filter on every row.
+
+    Args:
+        pixels: ``(height, width, 3)`` array.
+        level: zlib compression level, 0-9.
+    """
+    height, width, _ = pixels.shape
+    flat = np.ascontiguousarray(pixels).reshape(height, width * 3)
+    filtered = np.empty((height, width * 3 + 1), dtype=np.uint8)
+    filtered[:, 0] = 2  # filter type Up; the row above the first is all zeros
+    filtered[0, 1:] = flat[0]
+    np.subtract(flat[1:], flat[:-1], out=filtered[1:, 1:])  # uint8 wraps modulo 256
+    compressor = zlib.compressobj(level)
+    idat = compressor.compress(filtered.data) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"".join(
+        (b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header), _chunk(b"IDAT", idat), _chunk(b"IEND", b""))
+    )
