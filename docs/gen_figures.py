@@ -19,8 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from wsi2rek.detection import Detection
 from wsi2rek.geometry import Box, Point
 from wsi2rek.inference import ThresholdPoint, evaluate_detections
-from wsi2rek.sampling._plan import LabeledBox
-from wsi2rek.sampling._window import EDGE_POLICIES, EdgePolicy, apply_edge_policy
+from wsi2rek.sampling import EDGE_POLICIES, EdgePolicy, LabeledBox, apply_edge_policy
 
 __all__ = ["FIGURES", "generate"]
 

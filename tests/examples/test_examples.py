@@ -1,0 +1,113 @@
+"""Run each example the way a user does (a subprocess with the venv's python), in fast mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+CMC_TEST_SLIDES = ["2d56d1902ca533a5b509.svs", "69a02453620ade0edefd.svs"]
+
+
+def run(
+    script: str, *args: str, cwd: Path, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop("AWS_PROFILE", None)
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def json_of(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr[-3000:]
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+@pytest.fixture(scope="module")
+def mitosis_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mitosis")
+
+
+@pytest.mark.slow
+def test_mitosis_workflow_until_build_stops_after_building(mitosis_out: Path) -> None:
+    summary = json_of(
+        run("mitosis_workflow.py", "--synthetic", "--out", "run", "--until", "build", "--json",
+            cwd=mitosis_out)
+    )  # fmt: skip
+    assert summary["test_slides"] == CMC_TEST_SLIDES
+    splits = summary["build"]["splits"]
+    assert set(splits) == {"train", "test"}
+    assert splits["train"]["labels"]["mitotic figure"] > 0
+    assert splits["train"]["labels"]["look-alike"] > 0
+    assert "validate" not in summary
+    assert "detection" not in summary
+    dataset = mitosis_out / "run" / "dataset"
+    assert (dataset / "train.manifest").is_file()
+    assert (dataset / "test.manifest").is_file()
+
+
+@pytest.mark.slow
+def test_mitosis_workflow_synthetic_end_to_end_resumes_and_scores_f1(mitosis_out: Path) -> None:
+    summary = json_of(
+        run("mitosis_workflow.py", "--synthetic", "--out", "run", "--json", cwd=mitosis_out)
+    )
+    assert summary["build"]["written"] == 0  # the first test built it: the rerun resumes
+    assert summary["validate"]["train"]["ok"] is True
+    assert summary["validate"]["test"]["ok"] is True
+    detection = summary["detection"]
+    assert detection["f1"] == 1.0
+    assert set(detection["per_slide"]) == set(CMC_TEST_SLIDES)
+    assert detection["published_f1"] == {"MEL": 0.684, "ODAEL": 0.699, "CODAEL": 0.726}
+
+
+def test_mitosis_workflow_real_mode_needs_slides_folder(tmp_path: Path) -> None:
+    result = run("mitosis_workflow.py", "--db", "x.sqlite", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--db needs --slides" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_mitosis_workflow_refuses_a_database_without_the_cmc_test_slides(tmp_path: Path) -> None:
+    from wsi2rek.testing import make_sliderunner_db, spot
+
+    make_sliderunner_db(tmp_path / "db.sqlite", ["other.svs"], [spot(1, 10, 10, 2)],
+                        classes={1: "look-alike", 2: "mitotic figure"})  # fmt: skip
+    (tmp_path / "slides").mkdir()
+    result = run("mitosis_workflow.py", "--db", "db.sqlite", "--slides", "slides", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "lacks test slides" in result.stderr
+    assert "2d56d1902ca533a5b509.svs" in result.stderr
+
+
+@pytest.mark.slow
+def test_dask_scale_out_matches_a_local_build_byte_for_byte(tmp_path: Path) -> None:
+    summary = json_of(
+        run("dask_scale_out.py", "--synthetic", "--out", "dask", "--workers", "2",
+            "--check-local", "--json", cwd=tmp_path)
+    )  # fmt: skip
+    assert summary["ok"] is True
+    assert summary["images"] == summary["patches"] > 0
+    assert summary["identical_to_local_build"] is True
+    assert summary["scheduler"] == "LocalCluster on 127.0.0.1"
+
+
+def test_examples_readme_lists_every_example() -> None:
+    text = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    for path in EXAMPLES.iterdir():
+        if path.name == "README.md" or path.name.startswith((".", "_")):
+            continue
+        assert path.name in text, f"examples/README.md does not mention {path.name}"
