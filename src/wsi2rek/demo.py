@@ -4,7 +4,9 @@
 "mitotic figures" painted on tissue, plus a SlideRunner database annotating them (class 2,
 "mitotic figure", as in MITOS_WSI_CMC) and unpainted look-alikes (class 1).
 :func:`run_demo` then plans and builds a Rekognition dataset from them, validates the
-manifests and writes previews. Docs, examples and tests use the same inputs.
+manifests and writes previews, then runs the offline :class:`~wsi2rek.inference.BlobDetector`
+over the whole test slide and scores it against the database (F1 = 1.0 on these cleanly
+painted cells). Docs, examples and tests use the same inputs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,15 @@ import numpy as np
 from wsi2rek.annotations import Annotation, SlideRunnerDB
 from wsi2rek.dataset import DatasetSummary, build_dataset
 from wsi2rek.geometry import Point
+from wsi2rek.inference import (
+    BlobDetector,
+    EvaluationResult,
+    SlideDetections,
+    detect_slide,
+    evaluate_detections,
+    ground_truth_from_db,
+    write_geojson,
+)
 from wsi2rek.sampling import BackgroundSampler, ObjectSampler, PatchPlan, plan_dataset
 from wsi2rek.slides import open_slide
 from wsi2rek.tissue import tissue_mask
@@ -140,6 +151,9 @@ class DemoResult:
     inputs: DemoInputs
     plan: PatchPlan
     dataset: DatasetSummary
+    detections: tuple[SlideDetections, ...]
+    evaluation: EvaluationResult
+    exports: tuple[Path, ...]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -148,6 +162,16 @@ class DemoResult:
             "db": str(self.inputs.db),
             "test_slides": list(self.inputs.test_slides),
             "dataset": self.dataset.to_dict(),
+            "detection": {
+                d.slide: {
+                    "detections": len(d.detections),
+                    "tiles_run": d.tiles_run,
+                    "tiles_skipped": d.tiles_skipped,
+                }
+                for d in self.detections
+            },
+            "evaluation": self.evaluation.to_dict(),
+            "exports": [str(p) for p in self.exports],
         }
 
 
@@ -159,7 +183,11 @@ def run_demo(
     seed: int = 0,
     on_step: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Run the local pipeline on synthetic data: inputs, plan, build, validate, previews.
+    """Run the local pipeline on synthetic data, without AWS.
+
+    Steps: write inputs, plan, build and validate the dataset, write previews, detect
+    mitotic figures on the test slides with the offline blob detector, evaluate against
+    the database, and export the detections as QuPath GeoJSON.
 
     Args:
         out: Output folder: ``slides/``, ``annotations.sqlite`` and ``dataset/`` go there.
@@ -185,4 +213,21 @@ def run_demo(
         )
     say(f"building {len(plan.patches)} patches")
     summary = build_dataset(plan, root / "dataset", workers=workers, progress=progress)
-    return DemoResult(inputs, plan, summary)
+    say("detecting mitotic figures on the test slide with the offline blob detector")
+    detector = BlobDetector(label="mitotic figure")
+    found: list[SlideDetections] = []
+    truth: dict[str, list[Point]] = {}
+    exports: list[Path] = []
+    with SlideRunnerDB(inputs.db) as db:
+        for name in inputs.test_slides:
+            result = detect_slide(inputs.slides_dir / name, detector, progress=progress)
+            found.append(result)
+            truth[name] = ground_truth_from_db(db, name, {"mitotic figure": [2]})["mitotic figure"]
+            out_file = root / "detections" / f"{Path(name).stem}.geojson"
+            out_file.parent.mkdir(parents=True, exist_ok=True)
+            write_geojson(result.detections, out_file)
+            exports.append(out_file)
+    evaluation = evaluate_detections(
+        {d.slide: d for d in found}, truth, radius_px=25.0, label="mitotic figure"
+    )
+    return DemoResult(inputs, plan, summary, tuple(found), evaluation, tuple(exports))

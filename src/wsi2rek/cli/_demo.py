@@ -17,7 +17,8 @@ def register(subparsers: Any) -> None:
         "demo",
         help="run the local pipeline on synthetic slides (no AWS)",
         description="Write synthetic slides and a SlideRunner database into OUT, then plan, "
-        "build and validate a Rekognition dataset from them and write previews.",
+        "build and validate a Rekognition dataset from them, write previews, detect with the "
+        "offline blob detector on the test slide and report F1 against the annotations.",
     )
     parser.add_argument("out", help="output folder (created if needed)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes")
@@ -50,4 +51,10 @@ def _run(args: argparse.Namespace) -> int:
         state = "ok" if report.ok else f"{len(report.errors)} errors"
         print(f"  {split}.manifest: {state}, {len(report.warnings)} warnings")
     print(f"previews: {', '.join(str(p) for p in ds.previews)}")
+    m = result.evaluation.overall
+    print(
+        f"detection on {', '.join(result.inputs.test_slides)}: TP {m.tp}, FP {m.fp}, FN {m.fn}, "
+        f"precision {m.precision:.3f}, recall {m.recall:.3f}, F1 {m.f1:.3f}"
+    )
+    print(f"exports:  {', '.join(str(p) for p in result.exports)}")
     return 0 if ds.ok else 1
