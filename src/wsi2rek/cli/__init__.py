@@ -24,6 +24,7 @@ __all__ = ["main"]
 _COMMAND_MODULES: tuple[str, ...] = (
     "info",
     "demo",
+    "detect_slide",
 )
 
 

@@ -1,0 +1,271 @@
+"""``wsi2rek detect-slide`` and ``wsi2rek evaluate-detections``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from wsi2rek.cli._common import add_json_flag, print_json, show_progress
+from wsi2rek.errors import DetectionError
+from wsi2rek.geometry import Box
+
+__all__ = ["register"]
+
+_OUTPUT_SUFFIXES = (".geojson", ".json", ".csv", ".sqlite", ".sqlite3", ".db")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``detect-slide`` and ``evaluate-detections`` subcommands."""
+    p = subparsers.add_parser(
+        "detect-slide",
+        help="run a detector over a whole slide and export the detections",
+        description="Tile a slide with overlap, run a detector on every tile with tissue "
+        "(concurrently, under a TPS limit), merge duplicates and write the detections as "
+        "QuPath GeoJSON, CSV or a SlideRunner database (by the --out suffix).",
+    )
+    p.add_argument("slide", type=Path, metavar="SLIDE", help="the slide file")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", metavar="ARN", help="an Amazon Rekognition Custom Labels model")
+    which.add_argument(
+        "--detector",
+        metavar="MODULE:NAME",
+        help="a detector object, a class (instantiated without arguments) or a callable "
+        "image -> detections, imported from MODULE",
+    )
+    which.add_argument(
+        "--demo-detector",
+        action="store_true",
+        help="the offline blob detector that finds the cells of synthetic slides",
+    )
+    p.add_argument("--out", type=Path, required=True, help="detections.(geojson|csv|sqlite)")
+    p.add_argument("--tile", type=int, default=1024, help="tile side in px (default 1024)")
+    p.add_argument(
+        "--overlap", type=int, default=128, help="tile overlap in px, > object size (default 128)"
+    )
+    p.add_argument("--level", type=int, default=0, help="pyramid level to run on (default 0)")
+    p.add_argument("--tps", type=float, default=None, help="max detector calls per second")
+    p.add_argument("--concurrency", type=int, default=4, help="calls in flight (default 4)")
+    p.add_argument("--min-confidence", type=float, default=None, help="percent, 0-100")
+    p.add_argument(
+        "--roi", default=None, metavar="X,Y,W,H", help="level-0 region to run on (default: all)"
+    )
+    p.add_argument(
+        "--all-tiles", action="store_true", help="run tiles without tissue too (no tissue mask)"
+    )
+    p.add_argument("--cache", type=Path, default=None, help="JSON-lines cache to resume from")
+    p.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="stop at a failing tile (default) or skip and count it",
+    )
+    p.add_argument(
+        "--copy-db",
+        type=Path,
+        default=None,
+        help="with a .sqlite --out: append to a copy of this SlideRunner database",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing .sqlite --out")
+    add_json_flag(p)
+    p.set_defaults(handler=_detect)
+
+    e = subparsers.add_parser(
+        "evaluate-detections",
+        help="F1 of detections against a SlideRunner database",
+        description="Match detection centres to annotated centres within a radius (one to one, "
+        "by descending confidence, as in the MITOS_WSI papers) and print TP, FP, FN, "
+        "precision, recall, F1 and the F1-optimal confidence threshold.",
+    )
+    e.add_argument("detections", type=Path, metavar="DETECTIONS", help=".geojson/.csv/.sqlite")
+    e.add_argument("--db", type=Path, required=True, help="SlideRunner database (ground truth)")
+    e.add_argument("--slide", required=True, help="slide file name (or uid) in the database")
+    e.add_argument(
+        "--label",
+        action="append",
+        required=True,
+        metavar="NAME=IDS",
+        help="detection label and its class ids, e.g. 'mitotic figure=2' (repeatable)",
+    )
+    e.add_argument("--radius", type=float, default=25.0, help="match radius, px (default 25)")
+    e.add_argument("--min-confidence", type=float, default=None, help="percent, 0-100")
+    add_json_flag(e)
+    e.set_defaults(handler=_evaluate)
+
+
+def _load_detector(args: argparse.Namespace) -> Any:
+    if args.demo_detector:
+        from wsi2rek.inference import BlobDetector  # noqa: PLC0415 (import on use keeps --help fast)
+
+        return BlobDetector()
+    if args.model:
+        from wsi2rek.aws import CustomLabelsModel  # noqa: PLC0415 (boto3 only when asked for)
+
+        return CustomLabelsModel(args.model)
+    module_name, sep, attr = str(args.detector).partition(":")
+    if not sep or not module_name or not attr:
+        raise DetectionError(
+            f"--detector must look like 'package.module:name', got {args.detector!r}"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise DetectionError(f"--detector: cannot import {module_name!r}: {exc}") from exc
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise DetectionError(f"--detector: {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if isinstance(obj, type):
+        obj = obj()
+    if not (callable(getattr(obj, "detect", None)) or callable(obj)):
+        raise DetectionError(
+            f"--detector {args.detector}: expected a detector (with detect(image)) or a "
+            f"callable, got {type(obj).__name__}"
+        )
+    return obj
+
+
+def _parse_roi(text: str | None) -> Box | None:
+    if text is None:
+        return None
+    try:
+        x, y, w, h = (float(v) for v in text.split(","))
+        return Box.from_xywh(x, y, w, h)
+    except ValueError as exc:
+        raise DetectionError(
+            f"--roi must be X,Y,W,H in level-0 pixels with W, H >= 0, got {text!r}"
+        ) from exc
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from wsi2rek.inference import (  # noqa: PLC0415 (import on use keeps --help fast)
+        detect_slide,
+        write_csv,
+        write_geojson,
+        write_sliderunner,
+    )
+    from wsi2rek.slides import open_slide  # noqa: PLC0415
+
+    out: Path = args.out
+    suffix = out.suffix.lower()
+    if suffix not in _OUTPUT_SUFFIXES:
+        raise DetectionError(
+            f"--out {out}: unknown format {suffix!r}; use .geojson, .csv or .sqlite"
+        )
+    if args.copy_db is not None and suffix not in (".sqlite", ".sqlite3", ".db"):
+        raise DetectionError("--copy-db needs a SlideRunner --out (.sqlite)")
+    if suffix in (".sqlite", ".sqlite3", ".db") and out.exists() and not args.overwrite:
+        raise DetectionError(f"--out {out} exists; pass --overwrite to replace it")
+    detector = _load_detector(args)
+    with open_slide(args.slide) as slide:
+        result = detect_slide(
+            slide,
+            detector,
+            tile=args.tile,
+            overlap=args.overlap,
+            level=args.level,
+            tissue_only=not args.all_tiles,
+            roi=_parse_roi(args.roi),
+            concurrency=args.concurrency,
+            max_tps=args.tps,
+            min_confidence=args.min_confidence,
+            cache=args.cache,
+            on_error=args.on_error,
+            progress=show_progress(args),
+        )
+        if suffix in (".geojson", ".json"):
+            write_geojson(result.detections, out)
+        elif suffix == ".csv":
+            write_csv(result.detections, out)
+        else:
+            write_sliderunner(
+                result.detections,
+                out,
+                slide_name=slide.path.name,
+                slide_size=slide.dimensions,
+                copy_from=args.copy_db,
+                overwrite=args.overwrite,
+            )
+    summary = {**result.to_dict(), "out": str(out)}
+    if args.json:
+        print_json(summary)
+        return 0
+    tiles = summary["tiles"]
+    print(f"{result.slide}: {len(result)} detections {result.counts()} -> {out}")
+    print(
+        f"tiles: {tiles['total']} total, {tiles['run']} run, {tiles['cached']} cached, "
+        f"{tiles['skipped_no_tissue']} without tissue, {tiles['failed']} failed; "
+        f"{result.elapsed_s:.1f} s"
+        + (f", {result.achieved_tps:.2f} tiles/s" if result.achieved_tps else "")
+    )
+    if result.tiles_failed:
+        print(
+            f"warning: {result.tiles_failed} tiles failed: {list(result.failed)}", file=sys.stderr
+        )
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from wsi2rek.annotations import SlideRunnerDB  # noqa: PLC0415 (import on use)
+    from wsi2rek.inference import (  # noqa: PLC0415
+        Metrics,
+        evaluate_detections,
+        ground_truth_from_db,
+        parse_label_map,
+        read_detections,
+    )
+
+    label_map = parse_label_map(";".join(args.label))
+    with SlideRunnerDB(args.db) as db:
+        record = db.slide(int(args.slide) if str(args.slide).isdigit() else args.slide)
+        truth = ground_truth_from_db(db, record.uid, label_map)
+    detections = read_detections(args.detections)
+    results = {
+        label: evaluate_detections(
+            {record.filename: detections},
+            {record.filename: truth[label]},
+            radius_px=args.radius,
+            min_confidence=args.min_confidence,
+            label=label,
+        )
+        for label in label_map
+    }
+    overall = Metrics(0, 0, 0)
+    for r in results.values():
+        overall = overall + r.overall
+    known = set(label_map)
+    ignored = sum(1 for d in detections if d.label not in known)
+    summary: dict[str, Any] = {
+        "slide": record.filename,
+        "radius_px": args.radius,
+        "min_confidence": args.min_confidence,
+        **overall.to_dict(),
+        "ignored_detections": ignored,
+        "labels": {
+            label: {k: v for k, v in r.to_dict().items() if k != "per_slide"}
+            for label, r in results.items()
+        },
+    }
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"{record.filename}: radius {args.radius:g} px")
+    print(f"{'label':<24} {'TP':>6} {'FP':>6} {'FN':>6} {'prec':>6} {'recall':>6} {'F1':>6}  best")
+    for label, r in results.items():
+        m = r.overall
+        best = "-" if r.best is None else f"{r.best.threshold:.1f}% (F1 {r.best.metrics.f1:.3f})"
+        print(
+            f"{label:<24} {m.tp:>6} {m.fp:>6} {m.fn:>6} {m.precision:>6.3f} {m.recall:>6.3f} "
+            f"{m.f1:>6.3f}  {best}"
+        )
+    if len(results) > 1:
+        print(
+            f"{'overall':<24} {overall.tp:>6} {overall.fp:>6} {overall.fn:>6} "
+            f"{overall.precision:>6.3f} {overall.recall:>6.3f} {overall.f1:>6.3f}"
+        )
+    if ignored:
+        print(f"note: {ignored} detections have labels not in --label and were ignored")
+    return 0

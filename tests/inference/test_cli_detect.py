@@ -1,0 +1,179 @@
+"""``wsi2rek detect-slide`` and ``wsi2rek evaluate-detections`` end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wsi2rek.cli import main
+from wsi2rek.inference import read_detections
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_pipeline_gives_f1_one(
+    cell_slide: Path,
+    cell_db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    border_cells: tuple[tuple[int, int], ...],
+) -> None:
+    out = tmp_path / "detections.geojson"
+    code, stdout, _ = _run(
+        capsys,
+        "detect-slide", str(cell_slide), "--demo-detector",
+        "--tile", "512", "--overlap", "64", "--all-tiles",
+        "--out", str(out), "--json",
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads(stdout)
+    assert summary["detections"] == len(border_cells)
+    assert summary["tiles"]["total"] == 20
+    assert summary["out"] == str(out)
+    assert len(read_detections(out)) == len(border_cells)
+
+    code, stdout, _ = _run(
+        capsys,
+        "evaluate-detections", str(out), "--db", str(cell_db), "--slide", "cells.svs",
+        "--label", "mitotic figure=2", "--json",
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads(stdout)
+    assert result["f1"] == 1.0
+    assert (result["tp"], result["fp"], result["fn"]) == (len(border_cells), 0, 0)
+    assert result["labels"]["mitotic figure"]["best_threshold"] is not None
+    assert result["slide"] == "cells.svs"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".sqlite"])
+def test_other_output_formats_evaluate_the_same(
+    suffix: str,
+    cell_slide: Path,
+    cell_db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / f"detections{suffix}"
+    code, stdout, _ = _run(
+        capsys,
+        "detect-slide", str(cell_slide), "--demo-detector", "--tile", "512",
+        "--overlap", "64", "--all-tiles", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0
+    assert "13 detections" in stdout
+    assert "20 total, 20 run" in stdout
+    code, stdout, _ = _run(
+        capsys,
+        "evaluate-detections", str(out), "--db", str(cell_db), "--slide", "cells.svs",
+        "--label", "mitotic figure=2",
+    )  # fmt: skip
+    assert code == 0
+    assert "mitotic figure" in stdout
+    assert "1.000" in stdout
+
+
+def test_cache_and_rate_limit_options(
+    cell_slide: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "cache.jsonl"
+    args = [
+        "detect-slide", str(cell_slide), "--demo-detector", "--tile", "512", "--overlap", "64",
+        "--all-tiles", "--tps", "200", "--concurrency", "2", "--cache", str(cache),
+        "--out", str(tmp_path / "d.csv"), "--json",
+    ]  # fmt: skip
+    assert _run(capsys, *args)[0] == 0
+    code, stdout, _ = _run(capsys, *args)
+    assert code == 0
+    summary = json.loads(stdout)
+    assert summary["tiles"]["cached"] == 20
+    assert summary["tiles"]["run"] == 0
+    assert summary["max_tps"] == 200.0
+
+
+def test_detector_from_a_module(
+    cell_slide: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "my_detectors.py").write_text(
+        "from wsi2rek.inference import BlobDetector\n"
+        "class Cells(BlobDetector):\n"
+        "    pass\n"
+        "def nothing(image):\n"
+        "    return []\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    base = ["detect-slide", str(cell_slide), "--tile", "512", "--overlap", "64", "--all-tiles"]
+    code, stdout, _ = _run(
+        capsys,
+        *base,
+        "--detector",
+        "my_detectors:Cells",
+        "--out",
+        str(tmp_path / "a.csv"),
+        "--json",
+    )
+    assert code == 0
+    assert json.loads(stdout)["detections"] == 13
+    code, stdout, _ = _run(
+        capsys,
+        *base,
+        "--detector",
+        "my_detectors:nothing",
+        "--out",
+        str(tmp_path / "b.csv"),
+        "--json",
+    )
+    assert code == 0
+    assert json.loads(stdout)["detections"] == 0
+    code, _, err = _run(
+        capsys, *base, "--detector", "my_detectors:missing", "--out", str(tmp_path / "c.csv")
+    )
+    assert code == 2
+    assert "has no attribute 'missing'" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--out", "x.txt"], "unknown format"),
+        (["--out", "x.csv", "--overlap", "600", "--tile", "512"], "overlap"),
+        (["--out", "x.csv", "--roi", "1,2,3"], "--roi"),
+        (["--out", "x.csv", "--copy-db", "a.sqlite"], "--copy-db"),
+    ],
+)
+def test_bad_arguments_give_one_line_errors(
+    cell_slide: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    # Every case fails before anything is written, so no output file appears.
+    code, _, err = _run(capsys, "detect-slide", str(cell_slide), "--demo-detector", *extra)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_with_an_unknown_slide_fails_cleanly_in_a_subprocess(
+    cell_db: Path, tmp_path: Path
+) -> None:
+    dets = tmp_path / "d.csv"
+    dets.write_text("label,confidence,left,top,right,bottom\n")
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "wsi2rek", "evaluate-detections", str(dets),
+            "--db", str(cell_db), "--slide", "nope.svs", "--label", "mitotic figure=2",
+        ],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "nope.svs" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
