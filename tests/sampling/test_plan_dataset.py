@@ -202,7 +202,8 @@ def test_grid_and_background_use_the_tissue_mask(dataset: tuple[Path, Path]) -> 
     by = plan.params["patches_by_sampler"]
     assert by["grid"] > 0
     assert by["background"] == 4
-    assert plan.params["filtered_windows"].get("low_tissue", 0) >= 0
+    assert plan.params["filtered_windows"]["grid"]["low_tissue"] > 0
+    assert set(plan.params["rejected_windows"]) == {"grid", "background"}
     windows = [(p.slide, p.window) for p in plan.patches]
     assert len(windows) == len(set(windows))
     assert plan.params["background"]["per_slide"] == 2

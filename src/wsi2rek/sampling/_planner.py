@@ -507,8 +507,9 @@ def _plan(
     objects: dict[str, tuple[LabeledBox, ...]] = {}
     ignored: Counter[str] = Counter()
     dropped: Counter[str] = Counter()
-    rejections: Counter[str] = Counter()
-    filtered: Counter[str] = Counter()
+    # sampler kind -> reason -> count
+    rejections: dict[str, Counter[str]] = {}
+    filtered: dict[str, Counter[str]] = {}
     for info, stream in zip(infos, streams[1:], strict=True):
         name = info.record.name
         annotations, unreadable = _load_annotations(db, info.record)
@@ -536,19 +537,23 @@ def _plan(
             tissue=info.tissue,
         )
         main_seq, background_seq = stream.spawn(2)
-        results: list[SlideResult] = [main.sample(slide_input, np.random.default_rng(main_seq))]
+        first = main.sample(slide_input, np.random.default_rng(main_seq))
+        results: list[tuple[str, SlideResult]] = [(main.kind, first)]
         if background is not None:
-            taken = [p.window for p in results[0].patches]
+            taken = [p.window for p in first.patches]
             unrestricted = attrs.evolve(slide_input, rois=None)
             results.append(
-                background.sample(unrestricted, np.random.default_rng(background_seq), taken)
+                (
+                    background.kind,
+                    background.sample(unrestricted, np.random.default_rng(background_seq), taken),
+                )
             )
-        for result in results:
+        for kind, result in results:
             patches.extend(result.patches)
             skipped.extend(result.skipped)
             _merge_counts(dropped, result.dropped)
-            _merge_counts(rejections, result.rejections)
-            _merge_counts(filtered, result.filtered)
+            _merge_counts(rejections.setdefault(kind, Counter()), result.rejections)
+            _merge_counts(filtered.setdefault(kind, Counter()), result.filtered)
 
     patches.sort(key=_sort_key)
     params = _params(
@@ -567,12 +572,8 @@ def _plan(
         patches=patches,
         objects=objects,
         skipped=skipped,
-        counts={
-            "ignored_classes": ignored,
-            "dropped_objects": dropped,
-            "rejected_windows": rejections,
-            "filtered_windows": filtered,
-        },
+        counts={"ignored_classes": ignored, "dropped_objects": dropped},
+        by_sampler={"rejected_windows": rejections, "filtered_windows": filtered},
     )
     return PatchPlan(
         patches=patches,
@@ -602,6 +603,7 @@ def _params(
     objects: Mapping[str, Sequence[LabeledBox]],
     skipped: Sequence[Skip],
     counts: Mapping[str, Counter[str]],
+    by_sampler: Mapping[str, Mapping[str, Counter[str]]],
 ) -> dict[str, Any]:
     boxes: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
     per_split: Counter[str] = Counter()
@@ -641,4 +643,8 @@ def _params(
         "objects": {lb: object_counts[lb] for lb in labels.labels},
         "skipped": dict(sorted(Counter(s.reason for s in skipped).items())),
         **{key: dict(sorted(value.items())) for key, value in counts.items()},
+        **{
+            key: {kind: dict(sorted(c.items())) for kind, c in sorted(value.items())}
+            for key, value in by_sampler.items()
+        },
     }
