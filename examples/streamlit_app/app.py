@@ -96,9 +96,13 @@ def detect_cached(
     return list(_detect(_image))
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+def _close_slide(slide: SlideSource) -> None:
+    slide.close()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8, on_release=_close_slide)
 def slide_handle(path: str) -> SlideSource:
-    """One open handle per slide file, shared by every session."""
+    """One open handle per slide file, shared by every session; closed when evicted."""
     from wsi2rek.slides import open_slide
 
     return open_slide(path)
