@@ -23,6 +23,9 @@ __all__ = ["main"]
 #: Subcommand modules, in the order ``wsi2rek --help`` lists them.
 _COMMAND_MODULES: tuple[str, ...] = (
     "info",
+    "build",
+    "validate",
+    "preview",
     "demo",
     "detect_slide",
 )

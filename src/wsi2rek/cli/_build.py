@@ -1,0 +1,148 @@
+"""``wsi2rek build``: plan a dataset from a SlideRunner database and write it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from wsi2rek.cli._common import add_json_flag, print_json, show_progress
+from wsi2rek.errors import Wsi2RekWarning
+
+__all__ = ["register", "render_summary"]
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``build`` subcommand."""
+    p = subparsers.add_parser(
+        "build",
+        help="build a Rekognition object-detection dataset from slides and a SlideRunner DB",
+        description="Plan patches around annotated objects (margin-aware, split by slide, "
+        "seeded) and write images, train/test manifests, patches.jsonl, dataset.json and "
+        "previews into OUT. Rerunning with the same options resumes an interrupted build; "
+        "a folder built with other options is refused unless --overwrite is given. Exit "
+        "code 1 when a written manifest fails validation.",
+    )
+    p.add_argument("--db", type=Path, required=True, help="SlideRunner .sqlite database")
+    p.add_argument("--slides", type=Path, required=True, help="folder with the slide files")
+    p.add_argument("--out", type=Path, required=True, help="dataset folder to write")
+    p.add_argument(
+        "--label",
+        action="append",
+        required=True,
+        metavar="NAME=ID[,ID]",
+        help="Rekognition label and its database class ids, e.g. 'mitotic figure=2'; repeat "
+        "for each label (give hard negatives a label of their own, e.g. 'look-alike=1')",
+    )
+    split = p.add_mutually_exclusive_group()
+    split.add_argument(
+        "--test-slides", type=_csv, metavar="A.svs,B.svs", help="test split slide file names"
+    )
+    split.add_argument("--test-fraction", type=float, metavar="F", help="seeded test fraction")
+    p.add_argument("--patch-size", type=int, default=512, help="patch side in px (64-4096)")
+    p.add_argument("--margin", type=int, default=16, help="px an object must lie inside")
+    p.add_argument("--per-slide", type=int, metavar="N", help="object patches per slide")
+    p.add_argument(
+        "--edge-policy",
+        choices=("reject", "clip", "drop"),
+        default="reject",
+        help="objects cut by a window edge: move the window (reject), keep the visible "
+        "part (clip), or leave them unlabelled and count them (drop)",
+    )
+    radius = p.add_mutually_exclusive_group()
+    radius.add_argument("--spot-radius", type=float, metavar="PX", help="spot box half-side")
+    radius.add_argument("--spot-radius-um", type=float, metavar="UM", help="... in micrometres")
+    p.add_argument(
+        "--background", type=int, default=0, metavar="N", help="tissue patches without objects"
+    )
+    p.add_argument("--format", choices=("png", "jpeg"), default="png", dest="image_format")
+    p.add_argument("--quality", type=int, default=90, help="JPEG quality (1-100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+    p.add_argument("--workers", type=int, help="worker processes (default: one per CPU)")
+    p.add_argument("--overwrite", action="store_true", help="replace a different dataset")
+    add_json_flag(p)
+    p.set_defaults(handler=_run)
+
+
+def render_summary(data: dict[str, Any]) -> str:
+    """A short human-readable summary of :meth:`DatasetSummary.to_dict`."""
+    lines = [
+        (
+            f"dataset: {data['out']} ({data['images']} images, {data['written']} written, "
+            f"{data['reused']} reused, {data['seconds']} s)"
+        )
+    ]
+    for split, counts in data["splits"].items():
+        labels = ", ".join(f"{k}: {v}" for k, v in counts["labels"].items()) or "no boxes"
+        lines.append(
+            f"  {split}: {counts['images']} images from {len(counts['slides'])} slides, "
+            f"{counts['background']} without boxes; boxes {labels}"
+        )
+    reasons: dict[str, int] = {}
+    for skip in data["skipped"]:
+        reasons[skip["reason"]] = reasons.get(skip["reason"], 0) + 1
+    if reasons:
+        lines.append("  skipped: " + ", ".join(f"{k}: {v}" for k, v in sorted(reasons.items())))
+    for split, report in data["validation"].items():
+        state = "ok" if report["ok"] else f"{len(report['errors'])} errors"
+        lines.append(f"  {split}.manifest: {state}")
+        lines.extend(
+            f"    line {e['line']}: {e['code']}: {e['message']}" for e in report["errors"][:10]
+        )
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from wsi2rek.dataset import build_dataset  # noqa: PLC0415  (keep CLI start-up light)
+    from wsi2rek.labels import LabelMap  # noqa: PLC0415
+    from wsi2rek.sampling import BackgroundSampler, ObjectSampler, plan_dataset  # noqa: PLC0415
+
+    labels = LabelMap.parse(args.label)
+    sampler = ObjectSampler(
+        patch_size=args.patch_size,
+        margin=args.margin,
+        per_slide=args.per_slide,
+        edge_policy=args.edge_policy,
+    )
+    background = (
+        BackgroundSampler(patch_size=args.patch_size, per_slide=args.background, margin=args.margin)
+        if args.background > 0
+        else None
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", Wsi2RekWarning)
+        plan = plan_dataset(
+            args.db,
+            args.slides,
+            labels,
+            sampler=sampler,
+            background=background,
+            test_slides=args.test_slides,
+            test_fraction=args.test_fraction,
+            spot_radius_px=args.spot_radius,
+            spot_radius_um=args.spot_radius_um,
+            seed=args.seed,
+        )
+    for warning in caught:
+        print(f"wsi2rek build: warning: {warning.message}", file=sys.stderr)
+    summary = build_dataset(
+        plan,
+        args.out,
+        image_format=args.image_format,
+        quality=args.quality,
+        workers=args.workers,
+        progress=show_progress(args),
+        overwrite=args.overwrite,
+    )
+    data = summary.to_dict()
+    if args.json:
+        print_json(data)
+    else:
+        print(render_summary(data))
+    return 0 if summary.ok else 1
