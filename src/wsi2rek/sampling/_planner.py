@@ -253,7 +253,8 @@ def _duplicates(records: Iterable[SlideRecord]) -> None:
             raise SamplingError(
                 f"two database slides share the file name {record.name!r} "
                 f"({other.describe()} and {record.describe()}), and patches name slides by "
-                "file name; plan them in separate runs (slides_in=...)"
+                "file name; plan one of them per run with a mapping whose key names the "
+                f"folder too, e.g. {{'<folder>/{record.name}': path}}"
             )
 
 

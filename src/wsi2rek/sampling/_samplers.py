@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
@@ -762,7 +762,3 @@ class GridSampler:
                 )
             )
         return tally.freeze()
-
-
-Sampler = ObjectSampler | GridSampler | BackgroundSampler
-SamplerKind = Literal["object", "grid", "background"]
