@@ -66,28 +66,45 @@ def bucket(s3: S3Client) -> str:
     return "wsi2rek-test"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeRekognitionServer]:
-    with FakeRekognitionServer(
-        training_seconds=0.2,
-        starting_seconds=0.1,
-        stopping_seconds=0.1,
-        dataset_seconds=0.1,
-        copying_seconds=0.1,
-    ) as server:
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[FakeRekognitionServer]:
+    with FakeRekognitionServer() as server:
         yield server
 
 
 @pytest.fixture
-def rek(fake: FakeRekognitionServer, _dummy_credentials: None) -> RekognitionClient:
-    return boto3.session.Session().client(
+def fake(fake_server: FakeRekognitionServer) -> Iterator[FakeRekognitionServer]:
+    """The session's fake server, reset, with short durations."""
+    fake_server.reset()
+    fake_server.training_seconds = 0.1
+    fake_server.starting_seconds = 0.05
+    fake_server.stopping_seconds = 0.05
+    fake_server.dataset_seconds = 0.05
+    fake_server.copying_seconds = 0.05
+    fake_server.f1_score = 0.8
+    yield fake_server
+    fake_server.reset()
+
+
+@pytest.fixture(scope="session")
+def rek_session(fake_server: FakeRekognitionServer) -> RekognitionClient:
+    return boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    ).client(
         "rekognition",
-        endpoint_url=fake.endpoint_url,
-        region_name=REGION,
+        endpoint_url=fake_server.endpoint_url,
         config=botocore.config.Config(
-            retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=5
+            retries={"mode": "standard", "total_max_attempts": 4},
+            connect_timeout=5,
+            read_timeout=5,
         ),
     )
+
+
+@pytest.fixture
+def rek(rek_session: RekognitionClient, fake: FakeRekognitionServer) -> RekognitionClient:
+    """A Rekognition client (standard retries, 4 attempts) talking to the reset fake."""
+    return rek_session
 
 
 def _line(ref: str) -> str:

@@ -8,13 +8,37 @@ when none is given; ``endpoint_url`` and ``region_name`` are honoured everywhere
 from __future__ import annotations
 
 from wsi2rek.aws._clients import make_rekognition_client, make_s3_client, parse_s3_uri
-from wsi2rek.aws._s3 import S3Uploader, UploadFailure, UploadReport
+from wsi2rek.aws._images import MAX_IMAGE_BYTES, EncodedImage, ImageInput, encode_image
+from wsi2rek.aws._model import (
+    CustomLabelsModel,
+    EntryError,
+    Evaluation,
+    LabelMetrics,
+    TrainingFailedError,
+    extract_entry_errors,
+    parse_evaluation_summary,
+)
+from wsi2rek.aws._project import CustomLabelsProject
+from wsi2rek.aws._s3 import S3Uploader, UploadFailure, UploadReport, rewrite_manifest
 
 __all__ = [
+    "MAX_IMAGE_BYTES",
+    "CustomLabelsModel",
+    "CustomLabelsProject",
+    "EncodedImage",
+    "EntryError",
+    "Evaluation",
+    "ImageInput",
+    "LabelMetrics",
     "S3Uploader",
+    "TrainingFailedError",
     "UploadFailure",
     "UploadReport",
+    "encode_image",
+    "extract_entry_errors",
     "make_rekognition_client",
     "make_s3_client",
+    "parse_evaluation_summary",
     "parse_s3_uri",
+    "rewrite_manifest",
 ]

@@ -45,7 +45,7 @@ RetryMode = Literal["standard", "adaptive"]
 
 def _config(max_attempts: int, retry_mode: RetryMode) -> botocore.config.Config:
     return botocore.config.Config(
-        retries={"mode": retry_mode, "max_attempts": max_attempts},
+        retries={"mode": retry_mode, "total_max_attempts": max_attempts},
         user_agent_extra="wsi2rek",
     )
 

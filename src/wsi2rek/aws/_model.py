@@ -1,0 +1,745 @@
+"""A trained Custom Labels model version: status, evaluation, start/stop, detect.
+
+A running model is billed per inference-unit hour until it is stopped, so
+:meth:`CustomLabelsModel.running` is the way to use one: it starts the model if needed and
+always stops it again (on normal exit, on an exception and on Ctrl-C), unless the model
+was already running when the block began.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import botocore.exceptions
+
+from wsi2rek.aws._clients import (
+    aws_error,
+    make_rekognition_client,
+    make_s3_client,
+    parse_s3_uri,
+    wait_for_status,
+)
+from wsi2rek.aws._images import ImageInput, encode_image, to_detection
+from wsi2rek.detection import Detection
+from wsi2rek.errors import AwsError
+
+if TYPE_CHECKING:
+    from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_s3 import S3Client
+
+__all__ = [
+    "CustomLabelsModel",
+    "EntryError",
+    "Evaluation",
+    "LabelMetrics",
+    "TrainingFailedError",
+    "extract_entry_errors",
+    "parse_evaluation_summary",
+]
+
+_log = logging.getLogger("wsi2rek.aws")
+
+_VERSION_ARN = re.compile(
+    r"^(?P<prefix>arn:[\w-]+:rekognition:[\w-]+:\d{12}:project)/(?P<project>[^/]+)"
+    r"/version/(?P<version>[^/]+)/\d+$"
+)
+
+_TRAINED = ("TRAINING_COMPLETED", "STOPPED", "RUNNING", "COPYING_COMPLETED")
+
+
+# --- value types -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class EntryError:
+    """One per-line (or whole-manifest) error the service reported."""
+
+    code: str
+    message: str
+    source_ref: str | None = None
+
+
+class TrainingFailedError(AwsError):
+    """Training (or a dataset import) failed; ``entry_errors`` holds the first line errors."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        resource: str,
+        code: str,
+        entry_errors: Sequence[EntryError] = (),
+    ) -> None:
+        super().__init__(message, operation=operation, resource=resource, code=code)
+        self.entry_errors = tuple(entry_errors)
+
+
+@attrs.frozen
+class LabelMetrics:
+    """Test-set metrics of one label, from the evaluation summary file.
+
+    ``threshold`` is the service's "assumed threshold" (0-1): the F1-optimal confidence
+    on the test set. Pass :attr:`min_confidence` (percent) to :meth:`CustomLabelsModel.detect`.
+    """
+
+    label: str
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    threshold: float | None
+    testing_images: int | None = None
+
+    @property
+    def min_confidence(self) -> float | None:
+        """The assumed threshold in percent, the unit ``MinConfidence`` uses."""
+        return None if self.threshold is None else self.threshold * 100.0
+
+
+@attrs.frozen
+class Evaluation:
+    """A model's evaluation: the F1 score plus, when readable, per-label metrics."""
+
+    f1: float | None
+    precision: float | None = None
+    recall: float | None = None
+    labels: tuple[LabelMetrics, ...] = ()
+    training_images: int | None = None
+    testing_images: int | None = None
+    summary_uri: str | None = None
+
+    def label(self, name: str) -> LabelMetrics:
+        """The metrics of label ``name``.
+
+        Raises:
+            KeyError: No such label in the summary (the message lists the known ones).
+        """
+        for metrics in self.labels:
+            if metrics.label == name:
+                return metrics
+        known = ", ".join(m.label for m in self.labels) or "none"
+        raise KeyError(f"label {name!r} not in the evaluation (labels: {known})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        return attrs.asdict(self)
+
+
+def _num(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def parse_evaluation_summary(summary: Mapping[str, Any], *, f1: float | None) -> Evaluation:
+    """Parse an ``EvaluationSummary-<project>-<version>.json`` document.
+
+    Args:
+        summary: The decoded JSON.
+        f1: ``EvaluationResult.F1Score`` from ``DescribeProjectVersions`` (used when the
+            summary has no aggregated F1).
+
+    Returns:
+        The typed evaluation.
+    """
+    aggregated = (summary.get("AggregatedEvaluationResults") or {}).get("Metrics") or {}
+    details = summary.get("EvaluationDetails") or {}
+    labels = []
+    for entry in summary.get("LabelEvaluationResults") or []:
+        metrics = entry.get("Metrics") or {}
+        threshold = _num(metrics.get("Threshold"))
+        if threshold is not None and threshold > 1.0:  # some tools write percent
+            threshold /= 100.0
+        testing = entry.get("NumberOfTestingImages")
+        labels.append(
+            LabelMetrics(
+                label=str(entry.get("Label", "")),
+                precision=_num(metrics.get("Precision")),
+                recall=_num(metrics.get("Recall")),
+                f1=_num(metrics.get("F1Score")),
+                threshold=threshold,
+                testing_images=int(testing) if isinstance(testing, int) else None,
+            )
+        )
+    agg_f1 = _num(aggregated.get("F1Score"))
+    training = details.get("NumberOfTrainingImages")
+    testing = details.get("NumberOfTestingImages")
+    return Evaluation(
+        f1=f1 if f1 is not None else agg_f1,
+        precision=_num(aggregated.get("Precision")),
+        recall=_num(aggregated.get("Recall")),
+        labels=tuple(labels),
+        training_images=int(training) if isinstance(training, int) else None,
+        testing_images=int(testing) if isinstance(testing, int) else None,
+    )
+
+
+def _walk_errors(node: object, source_ref: str | None, out: list[EntryError]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("source-ref")
+        ref = ref if isinstance(ref, str) else source_ref
+        for key, value in node.items():
+            if key == "errors" and isinstance(value, list):
+                out.extend(
+                    EntryError(str(err["code"]), str(err.get("message", "")), ref)
+                    for err in value
+                    if isinstance(err, dict) and "code" in err
+                )
+            else:
+                _walk_errors(value, ref, out)
+    elif isinstance(node, list):
+        for item in node:
+            _walk_errors(item, source_ref, out)
+
+
+def extract_entry_errors(text: str, *, limit: int = 10) -> list[EntryError]:
+    """Collect ``{"code", "message"}`` errors from a validation manifest or dataset entries.
+
+    Accepts a JSON document (validation summary) or JSON lines (validation manifest,
+    ``ListDatasetEntries`` output); errors may sit at the top level or inside a label
+    attribute's metadata. Unparseable lines are ignored: this is best-effort diagnostics.
+
+    Args:
+        text: The document.
+        limit: Keep at most this many errors.
+
+    Returns:
+        The first ``limit`` errors, in document order.
+    """
+    out: list[EntryError] = []
+    try:
+        _walk_errors(json.loads(text), None, out)
+    except json.JSONDecodeError:
+        for line in text.splitlines():
+            try:
+                _walk_errors(json.loads(line), None, out)
+            except json.JSONDecodeError:
+                continue
+    return out[:limit]
+
+
+def _format_errors(errors: Sequence[EntryError]) -> str:
+    if not errors:
+        return ""
+    parts = []
+    for e in errors[:5]:
+        where = f" ({e.source_ref})" if e.source_ref else ""
+        what = f": {e.message}" if e.message else ""
+        parts.append(f"{e.code}{where}{what}")
+    shown = "; ".join(parts)
+    return f"; first errors: {shown}"
+
+
+# --- the model -------------------------------------------------------------------------------
+
+
+class CustomLabelsModel:
+    """One model version of a Custom Labels project, addressed by its ARN.
+
+    Args:
+        arn: The project version ARN
+            (``arn:aws:rekognition:<region>:<account>:project/<p>/version/<v>/<n>``).
+        client: A Rekognition client; one with standard retries is created when None.
+        s3_client: An S3 client for reading the evaluation summary and validation files.
+        endpoint_url: Rekognition endpoint for the created client.
+        region_name: Region for created clients (default: the ARN's region).
+        project_arn: The project's ARN when known (saves a ``DescribeProjects`` call).
+        poll_interval: Seconds between status polls when waiting.
+    """
+
+    def __init__(
+        self,
+        arn: str,
+        *,
+        client: RekognitionClient | None = None,
+        s3_client: S3Client | None = None,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        project_arn: str | None = None,
+        poll_interval: float = 30.0,
+    ) -> None:
+        match = _VERSION_ARN.match(arn)
+        if match is None:
+            raise ValueError(
+                "expected a Custom Labels model ARN like arn:aws:rekognition:us-east-1:"
+                f"123456789012:project/NAME/version/VERSION/1234567890123, got {arn!r}"
+            )
+        self.arn = arn
+        self.project_name = match["project"]
+        self.version_name = match["version"]
+        self.poll_interval = poll_interval
+        self._client = client
+        self._s3_client = s3_client
+        self._endpoint_url = endpoint_url
+        self._region_name = region_name or arn.split(":")[3]
+        self._project_arn = project_arn
+        self._description: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        status = self._description.get("Status") if self._description else "unknown"
+        return f"CustomLabelsModel({self.arn!r}, status={status})"
+
+    @property
+    def client(self) -> RekognitionClient:
+        """The Rekognition client (created on first use when none was injected)."""
+        if self._client is None:
+            self._client = make_rekognition_client(
+                endpoint_url=self._endpoint_url, region_name=self._region_name
+            )
+        return self._client
+
+    @property
+    def s3_client(self) -> S3Client:
+        """The S3 client (created on first use when none was injected)."""
+        if self._s3_client is None:
+            self._s3_client = make_s3_client(region_name=self._region_name)
+        return self._s3_client
+
+    # --- status ----------------------------------------------------------------------------
+
+    def _call_error(self, exc: BaseException, operation: str) -> AwsError:
+        return aws_error(exc, operation=operation, resource=self.arn)
+
+    @property
+    def project_arn(self) -> str:
+        """The project's ARN (looked up by name once when not given)."""
+        if self._project_arn is None:
+            try:
+                found = self.client.describe_projects(ProjectNames=[self.project_name])
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                raise self._call_error(exc, "DescribeProjects") from exc
+            projects = found.get("ProjectDescriptions", [])
+            if not projects:
+                raise AwsError(
+                    f"project {self.project_name!r} of model {self.arn} was not found; check "
+                    "the ARN and the region",
+                    operation="DescribeProjects",
+                    resource=self.arn,
+                    code="ResourceNotFoundException",
+                )
+            self._project_arn = projects[0]["ProjectArn"]
+        return self._project_arn
+
+    def describe(self) -> dict[str, Any]:
+        """Fetch and return the version's ``DescribeProjectVersions`` entry."""
+        try:
+            response = self.client.describe_project_versions(
+                ProjectArn=self.project_arn, VersionNames=[self.version_name]
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._call_error(exc, "DescribeProjectVersions") from exc
+        for entry in response.get("ProjectVersionDescriptions", []):
+            if entry.get("ProjectVersionArn") == self.arn:
+                self._description = dict(entry)
+                return self._description
+        raise AwsError(
+            f"model {self.arn} was not found in project {self.project_arn}; it may have "
+            "been deleted",
+            operation="DescribeProjectVersions",
+            resource=self.arn,
+            code="ResourceNotFoundException",
+        )
+
+    def refresh(self) -> str:
+        """Fetch the current status and return it."""
+        return str(self.describe()["Status"])
+
+    @property
+    def status(self) -> str:
+        """The last known status (fetched once if never fetched; :meth:`refresh` updates it)."""
+        if self._description is None:
+            return self.refresh()
+        return str(self._description["Status"])
+
+    @property
+    def status_message(self) -> str | None:
+        """The last known ``StatusMessage``."""
+        if self._description is None:
+            self.refresh()
+        assert self._description is not None
+        message = self._description.get("StatusMessage")
+        return str(message) if message else None
+
+    def _status_and_message(self) -> tuple[str, str | None]:
+        entry = self.describe()
+        message = entry.get("StatusMessage")
+        return str(entry["Status"]), (str(message) if message else None)
+
+    def _read_s3(self, bucket: str, key: str) -> str:
+        body = self.s3_client.get_object(Bucket=bucket, Key=key)["Body"]
+        try:
+            return body.read().decode("utf-8")
+        finally:
+            body.close()
+
+    def validation_errors(self, *, limit: int = 10) -> list[EntryError]:
+        """Per-line errors from the training/testing validation manifests, if readable.
+
+        Best effort: files that cannot be read (missing, permission) are skipped with a
+        log line, since this is only used to explain a failure.
+        """
+        entry = self._description or self.describe()
+        errors: list[EntryError] = []
+        for field in ("TrainingDataResult", "TestingDataResult"):
+            assets = ((entry.get(field) or {}).get("Validation") or {}).get("Assets") or []
+            for asset in assets:
+                obj = (asset.get("GroundTruthManifest") or {}).get("S3Object") or {}
+                if "Bucket" not in obj or "Name" not in obj:
+                    continue
+                try:
+                    text = self._read_s3(obj["Bucket"], obj["Name"])
+                except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                    _log.warning(
+                        "could not read validation manifest s3://%s/%s: %s",
+                        obj["Bucket"],
+                        obj["Name"],
+                        exc,
+                    )
+                    continue
+                errors += extract_entry_errors(text, limit=limit - len(errors))
+        return errors[:limit]
+
+    def _training_failed(self, status: str, message: str | None) -> AwsError:
+        errors = self.validation_errors()
+        return TrainingFailedError(
+            f"training of {self.arn} ended in {status}: {message or 'no status message'}"
+            f"{_format_errors(errors)}",
+            operation="CreateProjectVersion",
+            resource=self.arn,
+            code=status,
+            entry_errors=errors,
+        )
+
+    def wait_until_trained(
+        self, *, timeout: timedelta = timedelta(hours=24), poll_interval: float | None = None
+    ) -> str:
+        """Wait for training (or copying) to finish, with a deadline of our own.
+
+        Training takes 30 minutes to 24 hours; botocore's waiter gives up after 12 hours,
+        so this loop is used instead. Status changes are logged.
+
+        Raises:
+            TrainingFailedError: ``TRAINING_FAILED`` or ``COPYING_FAILED``, with the status
+                message and the first validation errors.
+            AwsTimeoutError: The deadline passed (training continues on AWS).
+        """
+        return wait_for_status(
+            self._status_and_message,
+            wanted={"TRAINING_COMPLETED", "COPYING_COMPLETED", "RUNNING", "STOPPED"},
+            failed={"TRAINING_FAILED", "COPYING_FAILED", "FAILED", "DEPRECATED", "EXPIRED"},
+            timeout=timeout,
+            poll_interval=self.poll_interval if poll_interval is None else poll_interval,
+            operation="training",
+            resource=self.arn,
+            on_failed=self._training_failed,
+        )
+
+    # --- evaluation ------------------------------------------------------------------------
+
+    def evaluation(self) -> Evaluation:
+        """The F1 score and, read from S3, per-label precision, recall, F1 and threshold.
+
+        Raises:
+            AwsError: The model has no evaluation (not trained), or the summary file
+                cannot be read.
+        """
+        entry = self.describe()
+        result = entry.get("EvaluationResult")
+        if not result:
+            raise AwsError(
+                f"model {self.arn} has no evaluation yet (status {entry.get('Status')}); "
+                "wait for TRAINING_COMPLETED",
+                operation="DescribeProjectVersions",
+                resource=self.arn,
+                code="NoEvaluation",
+            )
+        f1 = _num(result.get("F1Score"))
+        obj = (result.get("Summary") or {}).get("S3Object") or {}
+        if "Bucket" not in obj or "Name" not in obj:
+            return Evaluation(f1=f1)
+        uri = f"s3://{obj['Bucket']}/{obj['Name']}"
+        try:
+            text = self._read_s3(obj["Bucket"], obj["Name"])
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise aws_error(
+                exc, operation="GetObject", resource=uri, what="reading the evaluation summary"
+            ) from exc
+        try:
+            summary = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise AwsError(
+                f"evaluation summary {uri} is not JSON ({exc.msg} at line {exc.lineno})",
+                operation="GetObject",
+                resource=uri,
+                code="InvalidSummary",
+            ) from exc
+        return attrs.evolve(parse_evaluation_summary(summary, f1=f1), summary_uri=uri)
+
+    # --- start / stop ----------------------------------------------------------------------
+
+    def start(
+        self,
+        min_inference_units: int = 1,
+        max_inference_units: int | None = None,
+        *,
+        wait: bool = True,
+        timeout: timedelta = timedelta(minutes=60),
+    ) -> str:
+        """Start the model (billed per inference-unit hour until stopped!).
+
+        Args:
+            min_inference_units: Units always provisioned (>= 1).
+            max_inference_units: Upper bound for auto-scaling (None: no scaling).
+            wait: Poll until ``RUNNING``.
+            timeout: How long to wait.
+
+        Returns:
+            The status after the call (``RUNNING`` when waited).
+        """
+        if min_inference_units < 1:
+            raise ValueError(f"min_inference_units must be >= 1, got {min_inference_units}")
+        if max_inference_units is not None and max_inference_units < min_inference_units:
+            raise ValueError(
+                f"max_inference_units ({max_inference_units}) must be >= min_inference_units "
+                f"({min_inference_units})"
+            )
+        kwargs: dict[str, Any] = {"MinInferenceUnits": min_inference_units}
+        if max_inference_units is not None:
+            kwargs["MaxInferenceUnits"] = max_inference_units
+        try:
+            status = str(
+                self.client.start_project_version(ProjectVersionArn=self.arn, **kwargs)["Status"]
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._call_error(exc, "StartProjectVersion") from exc
+        _log.warning(
+            "started model %s with %d inference unit(s): it is billed per hour until stopped",
+            self.arn,
+            min_inference_units,
+        )
+        if not wait:
+            return status
+        return wait_for_status(
+            self._status_and_message,
+            wanted={"RUNNING"},
+            failed={"FAILED", "TRAINING_FAILED", "STOPPED", "DEPRECATED", "EXPIRED"},
+            timeout=timeout,
+            poll_interval=self.poll_interval,
+            operation="StartProjectVersion",
+            resource=self.arn,
+        )
+
+    def stop(self, *, wait: bool = True, timeout: timedelta = timedelta(minutes=30)) -> str:
+        """Stop the model; polls until ``STOPPED`` when ``wait`` (there is no waiter).
+
+        Returns:
+            The status after the call (``STOPPED`` when waited).
+        """
+        try:
+            status = str(self.client.stop_project_version(ProjectVersionArn=self.arn)["Status"])
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._call_error(exc, "StopProjectVersion") from exc
+        if not wait:
+            return status
+        return wait_for_status(
+            self._status_and_message,
+            wanted={"STOPPED"},
+            failed={"FAILED"},
+            timeout=timeout,
+            poll_interval=self.poll_interval,
+            operation="StopProjectVersion",
+            resource=self.arn,
+        )
+
+    @contextmanager
+    def running(
+        self,
+        min_inference_units: int = 1,
+        max_inference_units: int | None = None,
+        *,
+        timeout: timedelta = timedelta(minutes=60),
+    ) -> Iterator[CustomLabelsModel]:
+        """Use the model inside a ``with`` block; it is stopped when the block ends.
+
+        Starts the model unless it is already ``RUNNING`` (or ``STARTING``, then waits).
+        On exit (normal, exception or Ctrl-C) it is stopped and waited for, unless it was
+        already running before the block: then it is left running and a WARNING with the
+        ARN is logged, since it keeps costing money.
+
+        Yields:
+            This model, ready for :meth:`detect`.
+        """
+        before = self.refresh()
+        was_running = before in ("RUNNING", "STARTING")
+        if before == "STOPPING":
+            self._wait_stopped(timeout)
+        if not was_running:
+            self.start(min_inference_units, max_inference_units, wait=False)
+        try:
+            if self.status != "RUNNING":
+                wait_for_status(
+                    self._status_and_message,
+                    wanted={"RUNNING"},
+                    failed={"FAILED", "STOPPED"},
+                    timeout=timeout,
+                    poll_interval=self.poll_interval,
+                    operation="StartProjectVersion",
+                    resource=self.arn,
+                )
+            yield self
+        finally:
+            if was_running:
+                _log.warning(
+                    "model %s was running before and is LEFT RUNNING (billed per hour): "
+                    "stop it with `wsi2rek model stop %s` when done",
+                    self.arn,
+                    self.arn,
+                )
+            else:
+                self._stop_for_exit(timeout)
+
+    def _wait_stopped(self, timeout: timedelta) -> None:
+        wait_for_status(
+            self._status_and_message,
+            wanted={"STOPPED"},
+            failed={"FAILED"},
+            timeout=timeout,
+            poll_interval=self.poll_interval,
+            operation="StopProjectVersion",
+            resource=self.arn,
+        )
+
+    def _stop_for_exit(self, timeout: timedelta) -> None:
+        try:
+            status = self.refresh()
+            if status in ("RUNNING", "STARTING"):
+                self.stop(wait=True, timeout=timeout)
+            elif status == "STOPPING":
+                self._wait_stopped(timeout)
+        except BaseException:
+            _log.exception(
+                "could not confirm that model %s stopped: it may still be RUNNING and billed; "
+                "stop it with `wsi2rek model stop %s`",
+                self.arn,
+                self.arn,
+            )
+            raise
+        _log.info("model %s stopped", self.arn)
+
+    # --- other lifecycle -------------------------------------------------------------------
+
+    def delete(self) -> None:
+        """Delete this model version (it must not be running or training)."""
+        try:
+            self.client.delete_project_version(ProjectVersionArn=self.arn)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._call_error(exc, "DeleteProjectVersion") from exc
+
+    def copy_to(
+        self,
+        destination_project_arn: str,
+        version_name: str,
+        output: str,
+        *,
+        kms_key_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        wait: bool = True,
+        timeout: timedelta = timedelta(hours=24),
+    ) -> CustomLabelsModel:
+        """Copy this model to another project (same region; cross-account needs a policy).
+
+        Args:
+            destination_project_arn: The project receiving the copy.
+            version_name: The copy's version name.
+            output: ``s3://bucket/prefix`` for the copy's output files.
+            kms_key_id: KMS key for the copy.
+            tags: Tags for the copy.
+            wait: Poll until ``COPYING_COMPLETED``.
+            timeout: How long to wait.
+
+        Returns:
+            The copy.
+        """
+        bucket, prefix = parse_s3_uri(output)
+        kwargs: dict[str, Any] = {
+            "SourceProjectArn": self.project_arn,
+            "SourceProjectVersionArn": self.arn,
+            "DestinationProjectArn": destination_project_arn,
+            "VersionName": version_name,
+            "OutputConfig": {"S3Bucket": bucket, "S3KeyPrefix": prefix},
+        }
+        if kms_key_id:
+            kwargs["KmsKeyId"] = kms_key_id
+        if tags:
+            kwargs["Tags"] = dict(tags)
+        try:
+            arn = self.client.copy_project_version(**kwargs)["ProjectVersionArn"]
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._call_error(exc, "CopyProjectVersion") from exc
+        copy = CustomLabelsModel(
+            arn,
+            client=self.client,
+            s3_client=self._s3_client,
+            project_arn=destination_project_arn,
+            poll_interval=self.poll_interval,
+        )
+        if wait:
+            copy.wait_until_trained(timeout=timeout)
+        return copy
+
+    # --- inference -------------------------------------------------------------------------
+
+    def detect(
+        self,
+        image: ImageInput,
+        min_confidence: float | None = None,
+        max_results: int | None = None,
+    ) -> list[Detection]:
+        """Detect objects in one image with the running model.
+
+        Args:
+            image: PNG/JPEG path, bytes, a PIL image or an RGB uint8 array; encoded (and
+                re-encoded to JPEG above 4 MB) as needed.
+            min_confidence: Minimum confidence in percent (0-100); the service default
+                (each label's assumed threshold) when None.
+            max_results: Keep at most this many labels.
+
+        Returns:
+            Detections with boxes in pixels of ``image``.
+
+        Raises:
+            AwsError: The call failed (not running, bad image...); carries the ARN and code.
+                Throttling is retried by botocore first.
+            ValueError: ``image`` cannot be encoded.
+        """
+        encoded = encode_image(image)
+        kwargs: dict[str, Any] = {"ProjectVersionArn": self.arn, "Image": {"Bytes": encoded.data}}
+        if min_confidence is not None:
+            kwargs["MinConfidence"] = float(min_confidence)
+        if max_results is not None:
+            kwargs["MaxResults"] = int(max_results)
+        try:
+            response = self.client.detect_custom_labels(**kwargs)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise self._call_error(exc, "DetectCustomLabels") from exc
+        detections: list[Detection] = []
+        without_box = 0
+        for label in response.get("CustomLabels", []):
+            detection = to_detection(dict(label), encoded.width, encoded.height)
+            if detection is None:
+                without_box += 1
+            else:
+                detections.append(detection)
+        if without_box:
+            _log.warning(
+                "%d label(s) from %s had no bounding box (an image-classification model?) "
+                "and were skipped",
+                without_box,
+                self.arn,
+            )
+        return detections
