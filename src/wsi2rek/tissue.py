@@ -120,7 +120,7 @@ class TissueMask:
 
     def to_image(self) -> Image.Image:
         """The mask as a greyscale image: 255 for tissue, 0 elsewhere."""
-        return Image.fromarray(self.mask.astype(np.uint8) * 255, mode="L")
+        return Image.fromarray(self.mask.astype(np.uint8) * 255)
 
     def __repr__(self) -> str:
         rows, cols = self.shape
@@ -199,7 +199,7 @@ def mask_from_rgb(
     for name, value in (("threshold", threshold), ("min_saturation", min_saturation)):
         if value is not None and not (0.0 <= value <= 255.0):
             raise SamplingError(f"{name} must be in 0..255 (HSV saturation), got {value}")
-    hsv = np.asarray(Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").convert("HSV"))
+    hsv = np.asarray(Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).convert("HSV"))
     saturation = hsv[:, :, 1]
     if threshold is None:
         level = max(otsu_threshold(saturation), float(min_saturation))
@@ -222,6 +222,9 @@ def tissue_mask(
     pixels whose saturation is above Otsu's threshold (or ``threshold`` when given, and
     never below ``min_saturation``) are tissue; a 3 x 3 opening and closing removes
     specks and pinholes.
+
+    Glass, white and grey background and black areas have low saturation and are not
+    tissue; coloured pen marks are saturated and do count as tissue.
 
     Args:
         slide: An open slide.

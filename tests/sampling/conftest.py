@@ -81,7 +81,7 @@ class ArraySlide(SlideSource):
 
     def thumbnail(self, max_size: int | tuple[int, int] = 1024) -> Image.Image:
         size = (max_size, max_size) if isinstance(max_size, int) else max_size
-        image = Image.fromarray(self._pixels, mode="RGB")
+        image = Image.fromarray(self._pixels)
         image.thumbnail(size, Image.Resampling.BOX)
         return image
 
