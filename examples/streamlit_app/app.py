@@ -32,6 +32,7 @@ from app_logic import (
     draw_region,
     filter_detections,
     list_slides,
+    model_image_problem,
     sample_png,
     summary_text,
     translate_detections,
@@ -324,6 +325,10 @@ def main() -> None:
             return
         name, image = uploaded
 
+    problem = model_image_problem(image.shape[1], image.shape[0]) if kind == MODEL else None
+    if problem:
+        st.error(problem[0].upper() + problem[1:])
+        return
     # Hash the pixel buffer in place (no copy) to key the detection cache.
     digest = f"{hashlib.sha256(np.ascontiguousarray(image).data).hexdigest()}{image.shape}"
     with st.spinner("Detecting..."):

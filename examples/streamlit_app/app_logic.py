@@ -49,6 +49,7 @@ __all__ = [
     "draw_region",
     "filter_detections",
     "list_slides",
+    "model_image_problem",
     "sample_cells",
     "sample_png",
     "summary_text",
@@ -320,6 +321,25 @@ def validate_model_arn(arn: str) -> str:
         f"{arn!r} is not a Rekognition Custom Labels model version ARN; expected {_ARN_SHAPE}",
         arn=arn,
     )
+
+
+def model_image_problem(width: int, height: int) -> str | None:
+    """Why a Custom Labels model cannot take a ``width x height`` image, or None when it can.
+
+    Rekognition Custom Labels handles images from 64 x 64 to 4096 x 4096 pixels.
+    """
+    if width < 64 or height < 64:
+        return (
+            f"the image is {width} x {height} px; a Custom Labels model needs at least "
+            "64 x 64 px. Upload a larger image"
+        )
+    if width > MAX_REGION_SIZE or height > MAX_REGION_SIZE:
+        return (
+            f"the image is {width} x {height} px; a Custom Labels model takes at most "
+            f"{MAX_REGION_SIZE} x {MAX_REGION_SIZE} px. Crop it, use slide mode, or run "
+            "`wsi2rek detect-slide`, which tiles large images"
+        )
+    return None
 
 
 # --- detections -------------------------------------------------------------------------

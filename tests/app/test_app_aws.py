@@ -125,3 +125,18 @@ def test_a_model_that_is_not_running_is_an_error_message_not_a_traceback(
     assert "ResourceNotReady" in error.value
     assert arn in error.value
     assert not at.metric
+
+
+def test_an_image_too_large_for_the_model_is_refused_before_the_call(
+    fake: FakeRekognitionServer, tmp_path: Path
+) -> None:
+    arn = trained_model(fake, running=True)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.sidebar.radio(key="detector").set_value("Custom Labels model").run()
+    at.sidebar.text_input(key="arn").input(arn).run()
+    wide = make_image(tmp_path / "wide.png", 5000, 80, seed=1)
+    at.file_uploader(key="upload").set_value(("wide.png", wide.read_bytes(), "image/png"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "at most 4096 x 4096 px" in at.error[0].value
+    assert fake.calls("DetectCustomLabels") == 0

@@ -42,6 +42,7 @@ from app_logic import (  # noqa: E402 - as above
     draw_region,
     filter_detections,
     list_slides,
+    model_image_problem,
     summary_text,
     translate_detections,
     validate_model_arn,
@@ -207,6 +208,14 @@ def test_project_arn_is_recognised_as_such() -> None:
 def test_malformed_arns_are_refused_locally(arn: str) -> None:
     with pytest.raises(ModelArnError, match="is not a Rekognition Custom Labels model version"):
         validate_model_arn(arn)
+
+
+def test_model_image_size_limits() -> None:
+    assert model_image_problem(64, 64) is None
+    assert model_image_problem(4096, 4096) is None
+    assert "at least 64 x 64" in (model_image_problem(63, 500) or "")
+    assert "at most 4096 x 4096" in (model_image_problem(4097, 100) or "")
+    assert "detect-slide" in (model_image_problem(100, 5000) or "")
 
 
 # --- filtering, table, exports ----------------------------------------------------------

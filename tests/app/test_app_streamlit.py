@@ -141,6 +141,8 @@ def test_a_malformed_model_arn_is_refused_before_any_aws_call() -> None:
 
 def test_the_model_arn_defaults_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WSI2REK_MODEL_ARN", ARN)
+    # No image is given, so no call is made; should one happen, it fails locally.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", "http://127.0.0.1:9")
     at = run_app()
     at.sidebar.radio(key="detector").set_value("Custom Labels model").run()
     assert at.sidebar.text_input(key="arn").value == ARN
