@@ -160,6 +160,12 @@ def resolve_detector(kind: str, arn: str) -> tuple[str, DetectFn]:
     """The detector's cache id and function; errors are shown, then the run stops."""
     if kind == DEMO:
         return "demo", demo_detector()
+    if not arn.strip():  # nothing typed yet: a hint, not an error
+        st.info(
+            "Paste a model version ARN in the sidebar (or set WSI2REK_MODEL_ARN), or choose "
+            "the offline demo detector."
+        )
+        st.stop()
     try:
         arn = validate_model_arn(arn)
         detect = custom_labels_detector(arn)

@@ -382,7 +382,7 @@ def draw_detections(image: RGBImage | Image.Image, detections: Sequence[Detectio
     # label_color is the colour the GeoJSON export gives QuPath, so both views agree.
     short = min(canvas.size)
     width = max(2, round(short / 150))
-    font = ImageFont.load_default(size=max(12, round(short / 32)))
+    font = ImageFont.load_default(size=max(12, round(short / 40)))
     for det in detections:
         colour = label_color(det.label)
         left, top, right, bottom = det.box.to_ints()
