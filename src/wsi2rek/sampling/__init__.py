@@ -10,6 +10,17 @@ so empty patches are not negatives: map hard negatives (look-alikes) to a label 
 own.
 """
 
+from wsi2rek.sampling._annotations import AnnotationObjects, annotation_objects
+from wsi2rek.sampling._background import BackgroundSampler
+from wsi2rek.sampling._common import (
+    MAX_PATCH_SIZE,
+    MIN_PATCH_SIZE,
+    Roi,
+    SlideInput,
+    SlideResult,
+)
+from wsi2rek.sampling._grid import GridSampler
+from wsi2rek.sampling._object import ObjectSampler
 from wsi2rek.sampling._plan import (
     SPLITS,
     LabeledBox,
@@ -20,22 +31,7 @@ from wsi2rek.sampling._plan import (
     read_jsonl,
     write_jsonl,
 )
-from wsi2rek.sampling._planner import (
-    AnnotationObjects,
-    annotation_objects,
-    find_slide_files,
-    plan_dataset,
-)
-from wsi2rek.sampling._samplers import (
-    MAX_PATCH_SIZE,
-    MIN_PATCH_SIZE,
-    BackgroundSampler,
-    GridSampler,
-    ObjectSampler,
-    Roi,
-    SlideInput,
-    SlideResult,
-)
+from wsi2rek.sampling._planner import find_slide_files, plan_dataset
 from wsi2rek.sampling._split import SlideSplit, split_slides
 from wsi2rek.sampling._window import (
     EDGE_POLICIES,

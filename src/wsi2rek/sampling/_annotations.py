@@ -1,0 +1,156 @@
+"""Annotations to labelled boxes: spot radius, clipping to the slide, counted skips."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+from wsi2rek.annotations import Annotation, AnnotationKind
+from wsi2rek.annotations._types import DEFAULT_SPOT_RADIUS_PX
+from wsi2rek.errors import SamplingError
+from wsi2rek.geometry import Box
+from wsi2rek.labels import LabelMap
+from wsi2rek.sampling._common import Roi
+from wsi2rek.sampling._plan import LabeledBox, Skip
+from wsi2rek.sampling._window import box_large_enough
+
+__all__ = ["AnnotationObjects", "annotation_objects"]
+
+_SPOTS = (AnnotationKind.SPOT, AnnotationKind.SPECIAL_SPOT)
+_REGIONS = (AnnotationKind.AREA, AnnotationKind.POLYGON)
+
+
+@attrs.frozen
+class AnnotationObjects:
+    """What a slide's annotations become (see :func:`annotation_objects`).
+
+    Attributes:
+        objects: Labelled boxes, clipped to the slide, ordered by annotation uid.
+        rois: Regions of interest (AREA/POLYGON annotations of the ROI class), or None
+            when no ROI class was asked for.
+        skipped: Annotations that could not be used, with reasons.
+        ignored: Class id (``"none"`` for no agreed class) -> annotations ignored because
+            the label map does not name their class.
+    """
+
+    objects: tuple[LabeledBox, ...]
+    rois: tuple[Roi, ...] | None
+    skipped: tuple[Skip, ...]
+    ignored: Mapping[str, int]
+
+
+def _polygon_area(ann: Annotation) -> float:
+    pts = ann.points
+    twice = sum(a.x * b.y - b.x * a.y for a, b in zip(pts, (*pts[1:], pts[0]), strict=True))
+    return abs(twice) / 2
+
+
+def _degenerate(ann: Annotation) -> str | None:
+    if ann.kind in _SPOTS:
+        return None
+    extent = Box.from_points(ann.points)
+    if extent.is_empty:
+        return f"its extent is {extent.width:g} x {extent.height:g} px"
+    if ann.kind == AnnotationKind.POLYGON and _polygon_area(ann) == 0:
+        return f"its {len(ann.points)} points enclose no area"
+    return None
+
+
+def annotation_objects(
+    annotations: Iterable[Annotation],
+    labels: LabelMap,
+    *,
+    slide: str,
+    slide_size: tuple[int, int],
+    mpp: tuple[float, float] | None = None,
+    spot_radius_px: float | None = None,
+    spot_radius_um: float | None = None,
+    roi_class: int | None = None,
+    patch_size: int = 512,
+) -> AnnotationObjects:
+    """Turn one slide's annotations into labelled level-0 boxes (pure; no I/O).
+
+    Spots become squares of half-side ``spot_radius_px`` (default 25 px) or
+    ``spot_radius_um`` converted with ``mpp``; areas, circles and polygons their extent.
+    Boxes are clipped to the slide (``clipped=True`` when that cut them).
+
+    Left out, each with a :class:`Skip`: degenerate shapes (``"degenerate_annotation"``),
+    boxes entirely outside the slide (``"outside_slide"``), and boxes that would not stay
+    larger than 1 x 1 px after Rekognition's rescale of a ``patch_size`` image
+    (``"box_too_small"``). Classes missing from ``labels`` are counted in ``ignored``.
+
+    Raises:
+        SamplingError: when ``spot_radius_um`` is given and the slide has no MPP.
+    """
+    if spot_radius_um is not None and mpp is None:
+        raise SamplingError(
+            f"slide {slide} has no microns-per-pixel (MPP) metadata, so a spot radius of "
+            f"{spot_radius_um} um cannot be converted to pixels; use spot_radius_px "
+            "(--spot-radius) instead",
+            slide=slide,
+        )
+    bounds = Box(0, 0, *slide_size)
+    objects: list[LabeledBox] = []
+    rois: list[Roi] | None = [] if roi_class is not None else None
+    skipped: list[Skip] = []
+    ignored: Counter[str] = Counter()
+    for ann in sorted(annotations, key=lambda a: a.uid):
+        is_roi = rois is not None and ann.label == roi_class and ann.kind in _REGIONS
+        label = None if is_roi else labels.label_for(ann.label)
+        if not is_roi and label is None:
+            ignored["none" if ann.label is None else str(ann.label)] += 1
+            continue
+        if (why := _degenerate(ann)) is not None:
+            skipped.append(
+                Skip(
+                    reason="degenerate_annotation",
+                    slide=slide,
+                    annotation=ann.uid,
+                    detail=f"{ann.kind.name.lower()} annotation {ann.uid} on {slide}: {why}",
+                )
+            )
+            continue
+        if is_roi and rois is not None:
+            rois.append(Roi(points=ann.points, uid=ann.uid))
+            continue
+        assert label is not None  # narrowed: not an ROI, and mapped
+        if spot_radius_um is not None:
+            box = ann.box(spot_radius_um=spot_radius_um, mpp=mpp)
+        else:
+            box = ann.box(spot_radius_px if spot_radius_px is not None else DEFAULT_SPOT_RADIUS_PX)
+        visible = box.intersection(bounds)
+        if visible is None:
+            skipped.append(
+                Skip(
+                    reason="outside_slide",
+                    slide=slide,
+                    annotation=ann.uid,
+                    detail=f"annotation {ann.uid} ({label!r}) at {box.left:.0f},{box.top:.0f}-"
+                    f"{box.right:.0f},{box.bottom:.0f} lies outside slide {slide} "
+                    f"({slide_size[0]}x{slide_size[1]} px)",
+                )
+            )
+            continue
+        if not box_large_enough(visible, patch_size, patch_size):
+            skipped.append(
+                Skip(
+                    reason="box_too_small",
+                    slide=slide,
+                    annotation=ann.uid,
+                    detail=f"annotation {ann.uid} ({label!r}) is {visible.width:g} x "
+                    f"{visible.height:g} px; Rekognition needs boxes larger than 1 x 1 px "
+                    f"after it rescales a {patch_size} px image",
+                )
+            )
+            continue
+        objects.append(
+            LabeledBox(label=label, box=visible, annotation=ann.uid, clipped=visible != box)
+        )
+    return AnnotationObjects(
+        objects=tuple(objects),
+        rois=None if rois is None else tuple(rois),
+        skipped=tuple(skipped),
+        ignored=dict(sorted(ignored.items())),
+    )
