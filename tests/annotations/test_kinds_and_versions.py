@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from wsi2rek.annotations import Annotation, AnnotationKind, SkippedAnnotation, SlideRunnerDB
-from wsi2rek.errors import SkippedAnnotationWarning
+from wsi2rek.errors import AnnotationError, SkippedAnnotationWarning
 from wsi2rek.geometry import Box, Point
 from wsi2rek.testing import (
     area,
@@ -334,3 +334,52 @@ def test_columns_in_any_order_and_case(tmp_path: Path) -> None:
     )
     assert anno == Annotation(7, 4, AnnotationKind.AREA, 3, (Point(10, 20), Point(30, 40)))
     assert anno.votes == {9: 3}
+
+
+def test_rows_without_slide_or_with_text_coordinates_are_skipped(tmp_path: Path) -> None:
+    path = make_sliderunner_db(
+        tmp_path / "odd.sqlite", ["a.svs"], [spot(1, 5, 5), spot(1, 6, 6)], classes=CLASSES
+    )
+    with sliderunner_connection(path) as conn:
+        conn.execute("UPDATE Annotations SET slide = NULL WHERE uid = 1")
+        conn.execute("UPDATE Annotations_coordinates SET coordinateX = 'left' WHERE annoId = 2")
+    with SlideRunnerDB(path) as db:
+        with pytest.warns(SkippedAnnotationWarning, match="1 without slide"):
+            assert db.annotations() == []
+        reasons = {s.uid: s.reason for s in db.skipped}
+    assert reasons == {1: "no slide uid", 2: "coordinate ('left', 6) is not a finite number"}
+
+
+def test_coordinates_without_order_column_follow_row_uid(tmp_path: Path) -> None:
+    path = tmp_path / "noorder.sqlite"
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(
+            """
+            CREATE TABLE Slides (uid INTEGER PRIMARY KEY, filename TEXT);
+            CREATE TABLE Classes (uid INTEGER PRIMARY KEY, name TEXT);
+            CREATE TABLE Persons (uid INTEGER PRIMARY KEY, name TEXT);
+            CREATE TABLE Annotations (uid INTEGER PRIMARY KEY, slide INTEGER, type INTEGER,
+                                      agreedClass INTEGER);
+            CREATE TABLE Annotations_coordinates (uid INTEGER PRIMARY KEY, annoId INTEGER,
+                                                  coordinateX REAL, coordinateY REAL);
+            CREATE TABLE Annotations_label (uid INTEGER PRIMARY KEY, annoId INTEGER,
+                                            person INTEGER, class INTEGER);
+            INSERT INTO Slides VALUES (1, 'a.svs');
+            INSERT INTO Annotations VALUES (1, 1, 3, 0);
+            INSERT INTO Annotations_coordinates VALUES (3, 1, 2.5, 0), (1, 1, 0, 0), (2, 1, 1, 1);
+            """
+        )
+    finally:
+        conn.close()
+    (anno,) = load(path)
+    assert anno.points == (Point(0, 0), Point(1, 1), Point(2.5, 0))
+    assert anno.label is None
+    assert anno.votes == {}
+
+
+def test_kinds_must_be_annotation_kinds(tmp_path: Path) -> None:
+    path = make_sliderunner_db(tmp_path / "k.sqlite", ["a"], [spot(1, 1, 1)], classes=CLASSES)
+    assert len(load(path, kinds=[1])) == 1
+    with pytest.raises(AnnotationError, match="kinds= takes annotation kinds"):
+        load(path, kinds=[6])

@@ -28,6 +28,7 @@ import attrs
 from wsi2rek.annotations._lookup import SlideRecord, find_slide
 from wsi2rek.annotations._types import Annotation, AnnotationKind
 from wsi2rek.errors import (
+    AnnotationError,
     DatabaseError,
     DatabaseNotFoundError,
     SchemaError,
@@ -366,9 +367,10 @@ class SlideRunnerDB:
 
         Raises:
             SlideLookupError: when ``slide`` names no slide or several.
+            AnnotationError: when ``kinds`` holds something that is not a kind.
             DatabaseError: when the database cannot be read.
         """
-        wanted_kinds = None if kinds is None else frozenset(AnnotationKind(k) for k in kinds)
+        wanted_kinds = None if kinds is None else frozenset(_as_kind(k) for k in kinds)
         wanted_labels = None if labels is None else frozenset(labels)
         slide_uid = None if slide is None else self.slide(slide).uid
 
@@ -455,6 +457,14 @@ class SlideRunnerDB:
                 stacklevel=2,
             )
         return result
+
+
+def _as_kind(value: AnnotationKind | int) -> AnnotationKind:
+    try:
+        return AnnotationKind(value)
+    except ValueError:
+        names = ", ".join(f"{k.name} ({k.value})" for k in AnnotationKind)
+        raise AnnotationError(f"kinds= takes annotation kinds ({names}), got {value!r}") from None
 
 
 def _int_or_none(value: Any) -> int | None:

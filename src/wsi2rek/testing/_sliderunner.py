@@ -439,6 +439,10 @@ def make_sliderunner_db(
     tmp.unlink(missing_ok=True)
     try:
         with sliderunner_connection(tmp, seed=seed) as conn:
+            # A fresh temporary file: no rollback journal and no per-commit fsync (the
+            # file is deleted on error and fsynced once below, before the rename).
+            conn.execute("PRAGMA journal_mode = OFF")
+            conn.execute("PRAGMA synchronous = OFF")
             _write(
                 conn,
                 slides=records,
@@ -448,6 +452,8 @@ def make_sliderunner_db(
                 schema_version=schema_version,
                 next_uid=next_uid,
             )
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
         tmp.replace(out)
     except BaseException:
         tmp.unlink(missing_ok=True)
