@@ -158,6 +158,8 @@ class SlideRunnerDB:
                 path=path,
             )
         try:
+            # Read-only and serialised by SQLite, so a reader may be shared with worker
+            # threads (e.g. a Streamlit session or a thread pool planning slides).
             conn = sqlite3.connect(_ro_uri(path), uri=True, check_same_thread=False)
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open {path} read-only: {exc}", path=path) from exc
