@@ -340,6 +340,10 @@ def _plan(
         raise SamplingError(f"seed must be a non-negative int, got {seed!r}")
 
     split_requested = _test_names(db, test_slides)
+    if isinstance(slides_in, str):
+        slides_in = [slides_in]
+    if slides_in is not None:  # resolved to database names, so params do not depend on case
+        slides_in = sorted({db.slide(name).name for name in slides_in})
     chosen, explicit = _records(db, slides, slides_in)
     explicit |= {db.slide(n).uid for n in split_requested or ()}
     skipped: list[Skip] = []
@@ -478,7 +482,7 @@ def _params(
         "spot_radius_um": spot_radius_um,
         "sampler": sampler.to_dict(),
         "background": None if background is None else background.to_dict(),
-        "slides_in": None if slides_in is None else sorted(slides_in),
+        "slides_in": None if slides_in is None else list(slides_in),
         "split": {
             **split.to_dict(),
             "test_slides": None if test_slides is None else sorted(test_slides),
