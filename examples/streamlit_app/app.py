@@ -333,7 +333,7 @@ def main() -> None:
 
     problem = model_image_problem(image.shape[1], image.shape[0]) if kind == MODEL else None
     if problem:
-        st.error(problem[0].upper() + problem[1:])
+        st.error(problem)
         return
     # Hash the pixel buffer in place (no copy) to key the detection cache.
     digest = f"{hashlib.sha256(np.ascontiguousarray(image).data).hexdigest()}{image.shape}"

@@ -330,12 +330,12 @@ def model_image_problem(width: int, height: int) -> str | None:
     """
     if width < 64 or height < 64:
         return (
-            f"the image is {width} x {height} px; a Custom Labels model needs at least "
+            f"The image is {width} x {height} px; a Custom Labels model needs at least "
             "64 x 64 px. Upload a larger image"
         )
     if width > MAX_REGION_SIZE or height > MAX_REGION_SIZE:
         return (
-            f"the image is {width} x {height} px; a Custom Labels model takes at most "
+            f"The image is {width} x {height} px; a Custom Labels model takes at most "
             f"{MAX_REGION_SIZE} x {MAX_REGION_SIZE} px. Crop it, use slide mode, or run "
             "`wsi2rek detect-slide`, which tiles large images"
         )
