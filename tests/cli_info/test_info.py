@@ -176,7 +176,7 @@ def test_missing_file_is_one_line_and_exit_2(
     assert main(["info", str(tmp_path / "gone.sqlite")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("wsi2rek info: error:")
+    assert err.startswith("wsi2rek info: error: SlideRunner database not found:")
     assert "gone.sqlite" in err
 
 

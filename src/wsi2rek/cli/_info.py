@@ -17,6 +17,9 @@ from wsi2rek.slides import SlideSource, open_slide
 
 __all__ = ["database_info", "register", "render", "slide_info", "summarise_annotations"]
 
+#: A missing file with one of these suffixes is reported as a missing database.
+_DB_SUFFIXES = frozenset({".sqlite", ".sqlite3", ".db"})
+
 
 def register(subparsers: Any) -> None:
     """Add the ``info`` subcommand."""
@@ -37,7 +40,8 @@ def register(subparsers: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     path: Path = args.path
-    if is_sqlite_file(path) or (not path.exists() and path.suffix in {".sqlite", ".db"}):
+    named_like_db = path.suffix.lower() in _DB_SUFFIXES
+    if is_sqlite_file(path) or (named_like_db and not path.exists()):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SkippedAnnotationWarning)
             with SlideRunnerDB(path) as db:
