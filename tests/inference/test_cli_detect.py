@@ -161,6 +161,17 @@ def test_bad_arguments_give_one_line_errors(
     assert len(err.strip().splitlines()) == 1
 
 
+def test_a_malformed_model_arn_is_refused_before_any_call(
+    cell_slide: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(
+        capsys, "detect-slide", str(cell_slide), "--model", "not-an-arn", "--out", "x.csv"
+    )
+    assert code == 2
+    assert "--model" in err
+    assert "expected a Custom Labels model ARN" in err
+
+
 def test_evaluate_with_an_unknown_slide_fails_cleanly_in_a_subprocess(
     cell_db: Path, tmp_path: Path
 ) -> None:

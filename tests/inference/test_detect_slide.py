@@ -19,6 +19,7 @@ from wsi2rek.inference import (
     BlobDetector,
     SlideDetections,
     detect_slide,
+    detector_id,
     evaluate_detections,
     ground_truth_from_db,
 )
@@ -296,3 +297,28 @@ def test_summary_dict(border_cells: tuple[tuple[int, int], ...], clean: SlideDet
     json.dumps(summary)
     assert "cells.svs" in repr(result)
     assert np.isfinite(result.elapsed_s)
+
+
+def test_detector_identity_for_caches() -> None:
+    class Model:
+        arn = "arn:aws:rekognition:us-east-1:1:project/p/version/v/1"
+
+        def __init__(self, status: str) -> None:
+            self.status = status
+
+        def __repr__(self) -> str:
+            return f"Model(status={self.status})"
+
+    assert detector_id(Model("STARTING")) == detector_id(Model("RUNNING"))
+    assert detector_id(BlobDetector(threshold=100)) != detector_id(BlobDetector())
+    assert detector_id(detector_id) == "wsi2rek.inference._slide:detector_id"
+
+    class Plain:
+        pass
+
+    assert " at 0x" not in detector_id(Plain())
+
+
+def test_progress_bar_goes_to_stderr(cell_slide: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    detect_slide(cell_slide, BlobDetector(), **TILING, roi=Box(0, 0, 600, 600), progress=True)
+    assert "tile" in capsys.readouterr().err

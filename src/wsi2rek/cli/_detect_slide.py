@@ -103,7 +103,10 @@ def _load_detector(args: argparse.Namespace) -> Any:
     if args.model:
         from wsi2rek.aws import CustomLabelsModel  # noqa: PLC0415 (boto3 only when asked for)
 
-        return CustomLabelsModel(args.model)
+        try:
+            return CustomLabelsModel(args.model)
+        except ValueError as exc:  # a malformed ARN, checked locally
+            raise DetectionError(f"--model: {exc}") from exc
     module_name, sep, attr = str(args.detector).partition(":")
     if not sep or not module_name or not attr:
         raise DetectionError(

@@ -110,13 +110,17 @@ class SlideDetections:
 def detector_id(detector: object) -> str:
     """A stable identity of a detector, for cache keys.
 
-    Uses the detector's ``cache_id`` attribute when it has one, then ``module:qualname``
-    for functions, then its ``repr`` when that does not contain a memory address, and
-    finally its class's ``module:qualname``.
+    Uses the detector's ``cache_id`` attribute when it has one, then its class and
+    ``arn`` (a Rekognition model, whose ``repr`` shows a changing status), then
+    ``module:qualname`` for functions, then its ``repr`` when that does not contain a
+    memory address, and finally its class's ``module:qualname``.
     """
     explicit = getattr(detector, "cache_id", None)
     if isinstance(explicit, str):
         return explicit
+    arn = getattr(detector, "arn", None)
+    if isinstance(arn, str):
+        return f"{type(detector).__qualname__}:{arn}"
     if hasattr(detector, "__qualname__") and hasattr(detector, "__module__"):
         return f"{detector.__module__}:{detector.__qualname__}"
     text = repr(detector)
