@@ -50,14 +50,24 @@ def s3_endpoint(moto_server: str) -> Iterator[str]:
         assert response.status == 200
 
 
-@pytest.fixture
-def s3(s3_endpoint: str, _dummy_credentials: None) -> S3Client:
-    return boto3.session.Session().client(
+@pytest.fixture(scope="session")
+def s3_session_client(moto_server: str) -> S3Client:
+    return boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    ).client(
         "s3",
-        endpoint_url=s3_endpoint,
-        region_name=REGION,
-        config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 2}),
+        endpoint_url=moto_server,
+        config=botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 2}),
     )
+
+
+@pytest.fixture
+def s3(s3_endpoint: str, s3_session_client: S3Client) -> S3Client:
+    """An S3 client on the (reset after the test) moto server.
+
+    Shared by the session: a test that registers event handlers must unregister them.
+    """
+    return s3_session_client
 
 
 @pytest.fixture

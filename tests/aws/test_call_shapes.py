@@ -21,23 +21,35 @@ PROJECT = "arn:aws:rekognition:us-east-1:123456789012:project/mitosis/1700000000
 ARN = "arn:aws:rekognition:us-east-1:123456789012:project/mitosis/version/v1/1700000000001"
 
 
-@pytest.fixture
-def offline_rek() -> Iterator[tuple[RekognitionClient, Stubber]]:
-    client = boto3.session.Session(
+@pytest.fixture(scope="module")
+def _session() -> boto3.session.Session:
+    return boto3.session.Session(
         aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
-    ).client("rekognition")
-    with Stubber(client) as stub:
-        yield client, stub
+    )
+
+
+@pytest.fixture(scope="module")
+def _rek_client(_session: boto3.session.Session) -> RekognitionClient:
+    return _session.client("rekognition")
+
+
+@pytest.fixture(scope="module")
+def _s3_client(_session: boto3.session.Session) -> S3Client:
+    return _session.client("s3")
+
+
+@pytest.fixture
+def offline_rek(_rek_client: RekognitionClient) -> Iterator[tuple[RekognitionClient, Stubber]]:
+    """A Rekognition client whose calls are answered by a fresh Stubber (no network)."""
+    with Stubber(_rek_client) as stub:
+        yield _rek_client, stub
         stub.assert_no_pending_responses()
 
 
 @pytest.fixture
-def offline_s3() -> Iterator[tuple[S3Client, Stubber]]:
-    client = boto3.session.Session(
-        aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
-    ).client("s3")
-    with Stubber(client) as stub:
-        yield client, stub
+def offline_s3(_s3_client: S3Client) -> Iterator[tuple[S3Client, Stubber]]:
+    with Stubber(_s3_client) as stub:
+        yield _s3_client, stub
         stub.assert_no_pending_responses()
 
 

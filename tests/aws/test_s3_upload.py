@@ -147,7 +147,11 @@ def test_expected_bucket_owner_is_sent_with_every_call(
         seen.append((request.method, owner.decode() if isinstance(owner, bytes) else owner))
 
     s3.meta.events.register("before-send.s3", capture)
-    S3Uploader(bucket, "ds1", client=s3, expected_bucket_owner="123456789012").upload(dataset_dir)
+    try:
+        uploader = S3Uploader(bucket, "ds1", client=s3, expected_bucket_owner="123456789012")
+        uploader.upload(dataset_dir)
+    finally:
+        s3.meta.events.unregister("before-send.s3", capture)
     assert len(seen) > 10
     assert {owner for _, owner in seen} == {"123456789012"}
 
@@ -183,8 +187,11 @@ def test_access_denied_on_put_is_one_error(s3: S3Client, bucket: str, dataset_di
         )
 
     s3.meta.events.register("provide-client-params.s3.PutObject", deny)
-    with pytest.raises(AwsError) as info:
-        S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir)
+    try:
+        with pytest.raises(AwsError) as info:
+            S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir)
+    finally:
+        s3.meta.events.unregister("provide-client-params.s3.PutObject", deny)
     assert (info.value.operation, info.value.code) == ("PutObject", "AccessDenied")
     assert bucket in str(info.value)
     assert not (dataset_dir / "train.s3.manifest").exists()

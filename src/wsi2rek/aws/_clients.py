@@ -57,6 +57,7 @@ def make_s3_client(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     retry_mode: RetryMode = "standard",
     max_pool_connections: int = 10,
+    session: boto3.session.Session | None = None,
 ) -> S3Client:
     """Create an S3 client with a retry configuration.
 
@@ -66,6 +67,8 @@ def make_s3_client(
         max_attempts: Attempts per call, first one included.
         retry_mode: botocore's ``standard`` or ``adaptive`` (client-side rate limiting).
         max_pool_connections: HTTP connection pool size (match your upload concurrency).
+        session: The boto3 session to use (a profile, explicit credentials); a new
+            default session when None.
 
     Returns:
         A new ``S3Client``.
@@ -73,7 +76,7 @@ def make_s3_client(
     config = _config(max_attempts, retry_mode).merge(
         botocore.config.Config(max_pool_connections=max_pool_connections)
     )
-    return boto3.session.Session().client(
+    return (session or boto3.session.Session()).client(
         "s3", endpoint_url=endpoint_url, region_name=region_name, config=config
     )
 
@@ -84,6 +87,7 @@ def make_rekognition_client(
     region_name: str | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     retry_mode: RetryMode = "standard",
+    session: boto3.session.Session | None = None,
 ) -> RekognitionClient:
     """Create a Rekognition client with a retry configuration (see :func:`make_s3_client`).
 
@@ -92,11 +96,12 @@ def make_rekognition_client(
         region_name: The region; boto3's usual resolution (env, profile) when None.
         max_attempts: Attempts per call, first one included.
         retry_mode: botocore's ``standard`` or ``adaptive``.
+        session: The boto3 session to use; a new default session when None.
 
     Returns:
         A new ``RekognitionClient``.
     """
-    return boto3.session.Session().client(
+    return (session or boto3.session.Session()).client(
         "rekognition",
         endpoint_url=endpoint_url,
         region_name=region_name,

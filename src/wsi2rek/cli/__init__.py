@@ -28,6 +28,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "preview",
     "demo",
     "detect_slide",
+    "aws",
 )
 
 
