@@ -81,12 +81,20 @@ class SlideSource(abc.ABC):
 
     @abc.abstractmethod
     def read_region(
-        self, x: int, y: int, width: int, height: int, level: int = 0
+        self,
+        x: SupportsIndex | float,
+        y: SupportsIndex | float,
+        width: SupportsIndex | float,
+        height: SupportsIndex | float,
+        level: SupportsIndex = 0,
     ) -> NDArray[np.uint8]:
         """Read an RGB ``uint8`` array of shape ``(height, width, 3)``.
 
         ``(x, y)`` is the top-left corner in level-0 pixels; ``width`` and ``height`` are
-        in pixels of ``level``. Parts outside the slide are white.
+        in pixels of ``level``. Parts outside the slide (including negative ``x``/``y``)
+        are white. Integers of any kind (``int``, numpy integers) and integral floats are
+        accepted; a fractional value, a zero or negative size or an unknown level raise
+        :class:`~wsi2rek.errors.RegionError` (a ``ValueError``).
         """
 
     def best_level_for_downsample(self, downsample: float) -> int:

@@ -56,22 +56,38 @@ def open_slide(
         )
     tried: list[str] = []
     vendor = openslide.OpenSlide.detect_format(p)
-    if vendor is None:
-        tried.append("openslide: format not recognised")
-    else:
+    if vendor is not None:
         try:
             return OpenSlideSource(p)
         except UnsupportedSlideError as exc:
+            # a damaged slide is reported as such, not half-read as a plain image
             tried.extend(f"{t} (detected as {vendor})" for t in exc.tried)
+            tried.append(f"pillow: not tried, OpenSlide recognised the format ({vendor})")
+            raise UnsupportedSlideError(
+                f"cannot open {p.absolute()}: OpenSlide recognised the format ({vendor}) but "
+                f"could not open it ({'; '.join(exc.tried)}). The file is probably "
+                "truncated or corrupt: check that it (and, for MRXS/VMS, its companion "
+                "files) was copied completely",
+                path=p,
+                tried=tuple(tried),
+            ) from exc
+    tried.append("openslide: format not recognised")
+    detail = ""
     try:
-        return PillowSlideSource(p, max_pixels=max_pixels)
+        source = PillowSlideSource(p, max_pixels=max_pixels)
     except UnsupportedSlideError as exc:
         tried.extend(exc.tried)
-        reason = exc.message
+        detail = f" Pillow said: {exc.message}."
+    else:
+        if source.properties.get("pillow.tiff-tiled") != "true":
+            return source
+        # OpenSlide reads every sound tiled TIFF; one it rejects is damaged or exotic, and
+        # Pillow would decode its whole level 0 into memory: refuse rather than guess.
+        tried.append("pillow: not used, a tiled TIFF that OpenSlide rejects is probably damaged")
     raise UnsupportedSlideError(
-        f"cannot open {p.absolute()}: no backend reads it ({'; '.join(tried)}). Pillow said: "
-        f"{reason}. wsi2rek reads what OpenSlide reads (SVS, NDPI, MRXS, tiled TIFF, ...) "
-        "and plain PNG/JPEG/TIFF images",
+        f"cannot open {p.absolute()}: no backend reads it ({'; '.join(tried)}).{detail} "
+        "wsi2rek reads what OpenSlide reads (SVS, NDPI, MRXS, tiled TIFF, ...) and plain "
+        "PNG/JPEG/TIFF images",
         path=p,
         tried=tuple(tried),
     )

@@ -155,6 +155,9 @@ class PillowSlideSource(SlideSource):
                 "pillow.width": str(w),
                 "pillow.height": str(h),
             }
+            if isinstance(image, TiffImagePlugin.TiffImageFile):
+                tiled = TiffImagePlugin.TILEWIDTH in image.tag_v2
+                props["pillow.tiff-tiled"] = "true" if tiled else "false"
             mpp = _tiff_mpp(image)
             if mpp is not None:
                 props["pillow.mpp-x"], props["pillow.mpp-y"] = (repr(v) for v in mpp)
@@ -230,8 +233,11 @@ class PillowSlideSource(SlideSource):
 
     @property
     def properties(self) -> Mapping[str, str]:
-        """``pillow.format``, ``pillow.mode``, ``pillow.width``/``height`` and, when known,
-        ``pillow.mpp-x``/``pillow.mpp-y``."""  # noqa: D205, D209 -- one-sentence key list
+        """Metadata: ``pillow.format``, ``pillow.mode``, ``pillow.width``, ``pillow.height``.
+
+        TIFFs add ``pillow.tiff-tiled`` (``"true"``/``"false"``); when the resolution is
+        known, ``pillow.mpp-x`` and ``pillow.mpp-y`` are added too.
+        """
         return self._metadata().properties
 
     @property

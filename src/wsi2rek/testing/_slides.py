@@ -36,7 +36,7 @@ __all__ = ["make_image", "make_slide"]
 _TEX = 256  # side of one texture tile in the pool
 _POOL = 8  # distinct texture tiles (x 4 flips)
 _GLASS = np.array([244, 243, 246], dtype=np.uint8)
-_CELL = np.array([72, 38, 92], dtype=np.uint8)
+_CELL = np.array([72, 38, 88], dtype=np.uint8)
 _TEXTURE_MIN = 150
 _MIN_LEVEL_SIDE = 1000
 
@@ -136,19 +136,24 @@ def _texture_tile(rng: np.random.Generator) -> NDArray[np.uint8]:
     purple = np.array([176.0, 150.0, 206.0])
     mix = _smooth_noise(rng, 6)[..., None]
     tile = pink_a * (1.0 - mix) + pink_b * mix
-    yy, xx = np.mgrid[0:_TEX, 0:_TEX].astype(np.float64) + 0.5
     for _ in range(int(rng.integers(18, 34))):
         sx, sy = rng.uniform(0, _TEX, size=2)
         rad = rng.uniform(3.0, 8.0)
-        d = np.hypot(xx - sx, yy - sy) / rad
+        # blend only inside the spot's bounding window
+        c0, c1 = max(int(sx - rad), 0), min(int(sx + rad) + 2, _TEX)
+        r0, r1 = max(int(sy - rad), 0), min(int(sy + rad) + 2, _TEX)
+        cols = np.arange(c0, c1) + 0.5 - sx
+        rows = np.arange(r0, r1) + 0.5 - sy
+        d = np.hypot(rows[:, None], cols[None, :]) / rad
         alpha = np.sqrt(np.clip(1.0 - d, 0.0, 1.0))[..., None]
-        tile = tile * (1.0 - alpha) + purple * alpha
+        window = tile[r0:r1, c0:c1]
+        tile[r0:r1, c0:c1] = window * (1.0 - alpha) + purple * alpha
     tile += rng.normal(0.0, 5.0, size=tile.shape)
     return np.clip(np.rint(tile), _TEXTURE_MIN, 255).astype(np.uint8)
 
 
-def _texture_pool(rng: np.random.Generator) -> NDArray[np.uint8]:
-    base = [_texture_tile(rng) for _ in range(_POOL)]
+def _texture_pool(rng: np.random.Generator, count: int) -> NDArray[np.uint8]:
+    base = [_texture_tile(rng) for _ in range(count)]
     flips = [t[:, ::-1] for t in base] + [t[::-1, :] for t in base] + [t[::-1, ::-1] for t in base]
     return np.ascontiguousarray(np.stack(base + flips))
 
@@ -208,8 +213,9 @@ def _scene(
     tex_rng, layout_rng, tissue_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
     )
-    pool = _texture_pool(tex_rng)
     tiles = (-(-height // _TEX), -(-width // _TEX))
+    # a small image needs fewer distinct tiles (each costs a few milliseconds to make)
+    pool = _texture_pool(tex_rng, min(_POOL, tiles[0] * tiles[1]))
     choice = layout_rng.integers(0, len(pool), size=tiles).astype(np.intp)
     ellipses = _tissue_ellipses(tissue_rng, width, height) if tissue == "blobs" else None
     return _Scene(width, height, pool, choice, ellipses, _as_points(cells), float(cell_radius))
