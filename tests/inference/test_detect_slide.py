@@ -113,16 +113,28 @@ def test_results_do_not_depend_on_concurrency(cell_slide: Path, clean: SlideDete
 
 
 def test_tps_limit_is_respected_and_nearly_reached(cell_slide: Path) -> None:
-    detector = CountingDetector(sleep=0.01)
-    started = time.perf_counter()
-    result = detect_slide(cell_slide, detector, **TILING, concurrency=4, max_tps=40.0)
-    elapsed = time.perf_counter() - started
-    assert detector.calls == 20
-    assert elapsed >= 19 / 40.0 - 0.02  # 20 calls need 19 intervals of 25 ms
+    # Small tiles keep decoding cheap, so the limiter (not the CPU) sets the pace.
+    detector = CountingDetector(BlobDetector(min_radius=2), sleep=0.01)
+    stamps: list[float] = []
+    inner = detector.detect
+
+    def timed(image: RGBImage) -> Sequence[Detection]:
+        stamps.append(time.perf_counter())
+        return inner(image)
+
+    result = detect_slide(
+        cell_slide, timed, tile=128, overlap=16, tissue_only=False, roi=Box(0, 0, 1000, 600),
+        concurrency=4, max_tps=40.0,
+    )  # fmt: skip
+    n = detector.calls
+    assert n == result.tiles_run == result.tiles_total > 40
+    stamps.sort()
+    # n calls need n - 1 intervals of 25 ms: never faster than the limit.
+    assert stamps[-1] - stamps[0] >= (n - 1) / 40.0 - 0.01
     assert result.achieved_tps is not None
-    assert result.achieved_tps <= 40.0 * 1.05
+    assert result.achieved_tps <= 40.0 * n / (n - 1) + 0.5, result.achieved_tps
     # Loose: CI machines are shared; bench/detect_throughput.py measures the ratio closely.
-    assert result.achieved_tps >= 40.0 * 0.5
+    assert result.achieved_tps >= 40.0 * 0.6, result.achieved_tps
     assert result.max_tps == 40.0
 
 
