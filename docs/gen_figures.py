@@ -8,6 +8,7 @@ synthetic slides: nothing is hand-made and no binary is committed. Run it by han
 from __future__ import annotations
 
 import io
+import json
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -16,10 +17,22 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from wsi2rek.dataset import build_dataset
 from wsi2rek.detection import Detection
 from wsi2rek.geometry import Box, Point
 from wsi2rek.inference import ThresholdPoint, evaluate_detections
-from wsi2rek.sampling import EDGE_POLICIES, EdgePolicy, LabeledBox, apply_edge_policy
+from wsi2rek.labels import LabelMap
+from wsi2rek.sampling import (
+    EDGE_POLICIES,
+    EdgePolicy,
+    LabeledBox,
+    ObjectSampler,
+    apply_edge_policy,
+    plan_dataset,
+)
+from wsi2rek.slides import open_slide
+from wsi2rek.testing import make_slide, make_sliderunner_db, spot
+from wsi2rek.tissue import tissue_mask
 
 __all__ = ["FIGURES", "generate"]
 
@@ -127,7 +140,7 @@ def _policy_panel(policy: EdgePolicy) -> Image.Image:
     return image
 
 
-def edge_policies() -> bytes:
+def edge_policies(_scratch: Path) -> bytes:
     """Three panels: what reject, clip and drop do with an object crossing the window."""
     panels = [_policy_panel(policy) for policy in EDGE_POLICIES]
     gap = 12
@@ -157,7 +170,7 @@ def edge_policies() -> bytes:
 
 
 # ------------------------------------------------------------------------ coordinate frames
-def coordinate_frames() -> bytes:
+def coordinate_frames(_scratch: Path) -> bytes:
     """One object seen in the three frames: level-0 slide px, patch px, normalised 0-1."""
     slide_window = Box(40_960.0, 18_432.0, 41_472.0, 18_944.0)
     l0_box = Box(41_180.0, 18_650.0, 41_230.0, 18_700.0)
@@ -248,7 +261,7 @@ def _simulated_detections(seed: int = 7) -> tuple[list[Detection], list[Point]]:
     return detections, truth
 
 
-def f1_threshold() -> bytes:
+def f1_threshold(_scratch: Path) -> bytes:
     """Precision, recall and F1 versus the confidence threshold, from evaluate_detections."""
     detections, truth = _simulated_detections()
     result = evaluate_detections(detections, truth, radius_px=25.0)
@@ -305,11 +318,103 @@ def f1_threshold() -> bytes:
     return _save(figure)
 
 
+# ------------------------------------------------ a synthetic dataset, built by wsi2rek
+_LABEL_COLORS: dict[str, Color] = {"mitotic figure": (220, 20, 60), "look-alike": (255, 200, 0)}
+
+
+def _tissue_points(folder: Path, seed: int, count: int, width: int, height: int) -> list[Point]:
+    """Seeded points well inside the tissue ``make_slide`` will draw for this seed.
+
+    The tissue layout scales with the slide, so a slide 8 times smaller shows where it is.
+    """
+    scale = 8
+    small = make_slide(folder / "layout.svs", width // scale, height // scale, seed=seed)
+    with open_slide(small) as slide:
+        mask = tissue_mask(slide)
+    rng = np.random.default_rng(seed)
+    points: list[Point] = []
+    for _ in range(20_000):
+        if len(points) == count:
+            break
+        x, y = (float(v) for v in rng.integers(100, (width - 100, height - 100)))
+        if mask.fraction(Box.around(Point(x / scale, y / scale), 100 / scale)) < 0.999:
+            continue
+        if all(Point(x, y).distance(p) >= 110 for p in points):
+            points.append(Point(x, y))
+    return points
+
+
+def _dataset(scratch: Path) -> Path:
+    """One synthetic slide with mitoses (painted) and look-alikes, built into a dataset."""
+    out = scratch / "dataset"
+    if (out / "train.manifest").exists():
+        return out
+    width, height, seed = 3000, 2000, 11
+    points = _tissue_points(scratch, seed, 36, width, height)
+    mitoses, lookalikes = points[::2], points[1::2]
+    slides = scratch / "slides"
+    slides.mkdir(exist_ok=True)
+    make_slide(slides / "synthetic.svs", width, height, cells=mitoses, seed=seed)
+    annotations = [spot(1, p.x, p.y, 2) for p in mitoses] + [
+        spot(1, p.x, p.y, 1) for p in lookalikes
+    ]
+    db = make_sliderunner_db(
+        scratch / "cells.sqlite",
+        ["synthetic.svs"],
+        annotations,
+        classes={1: "Mitotic figure lookalike", 2: "Mitotic figure"},
+    )
+    plan = plan_dataset(
+        db,
+        slides,
+        LabelMap.parse(["mitotic figure=2", "look-alike=1"]),
+        sampler=ObjectSampler(patch_size=512, per_slide=8),
+        seed=0,
+    )
+    build_dataset(plan, out, workers=0, preview=True)
+    return out
+
+
+def sampling_preview(scratch: Path) -> bytes:
+    """The preview ``build_dataset`` writes: tissue, objects by label, patch windows."""
+    [preview] = sorted((_dataset(scratch) / "preview").glob("*.png"))
+    with Image.open(preview) as image:
+        return _save(image.convert("RGB"))
+
+
+def annotated_patch(scratch: Path) -> bytes:
+    """The training patch with the most boxes, drawn from its manifest line."""
+    dataset = _dataset(scratch)
+    lines = [
+        json.loads(text)
+        for text in (dataset / "train.manifest").read_text(encoding="utf-8").splitlines()
+    ]
+    line = max(lines, key=lambda item: len(item["bounding-box"]["annotations"]))
+    class_map = line["bounding-box-metadata"]["class-map"]
+    with Image.open(dataset / line["source-ref"]) as patch:
+        image = patch.convert("RGB")
+    draw = ImageDraw.Draw(image)
+    small = _font(15)
+    for box in line["bounding-box"]["annotations"]:
+        label = class_map[str(box["class_id"])]
+        color = _LABEL_COLORS.get(label, INK)
+        left, top = box["left"], box["top"]
+        draw.rectangle(
+            (left, top, left + box["width"], top + box["height"]), outline=color, width=3
+        )
+        x = min(left, image.width - draw.textlength(label, font=small) - 2)
+        draw.rectangle(draw.textbbox((x, top - 19), label, font=small), fill=color)
+        draw.text((x, top - 19), label, fill=(0, 0, 0), font=small)
+    return _save(image)
+
+
 #: Figure file name -> function producing its PNG bytes.
-FIGURES: dict[str, Callable[[], bytes]] = {
+FIGURES: dict[str, Callable[[Path], bytes]] = {
     "edge-policies.png": edge_policies,
     "coordinate-frames.png": coordinate_frames,
     "f1-threshold.png": f1_threshold,
+    "sampling-preview.png": sampling_preview,
+    "annotated-patch.png": annotated_patch,
 }
 
 
@@ -324,9 +429,9 @@ def generate(out_dir: Path) -> list[Path]:
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    with tempfile.TemporaryDirectory(prefix="wsi2rek-docs-") as _scratch:
+    with tempfile.TemporaryDirectory(prefix="wsi2rek-docs-") as scratch:
         for name, make in FIGURES.items():
-            data = make()
+            data = make(Path(scratch))
             path = out_dir / name
             if not path.exists() or path.read_bytes() != data:
                 tmp = path.with_name(path.name + ".tmp")

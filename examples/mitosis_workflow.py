@@ -361,7 +361,8 @@ def aws_steps(
         return out
     evaluation = model.evaluation()
     out["evaluation"] = evaluation.to_dict()
-    log(args, f"Rekognition's own F1 on the test patches: {evaluation.f1:.3f}")
+    f1 = "n/a" if evaluation.f1 is None else f"{evaluation.f1:.3f}"
+    log(args, f"Rekognition's own F1 on the test patches: {f1}")
     if not runs(args, "detect"):
         return out
     with model.running(min_inference_units=1):

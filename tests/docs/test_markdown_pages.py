@@ -4,6 +4,9 @@
   temporary working directory (pages write relative paths such as ``"demo"``).
 - ```` ```console ```` blocks run each ``$ wsi2rek ...`` line through ``wsi2rek.cli.main``
   in-process and require exit code 0 (or the code named by a trailing ``# exit N``).
+- ``<!-- invisible-code-block: python ... -->`` blocks run too but are not shown: pages use
+  them to create miniature stand-in data with ``make_standin(...)`` (defined here), so
+  the visible commands run exactly as written.
 - Blocks in other languages (``bash``, ``json``, ``text`` ...) are illustrations and are
   not run; ``<!-- skip: next -->`` skips the next block (used for steps needing AWS or
   the real MITOS_WSI_CMC data), with the reason written next to it in the page.
@@ -14,8 +17,11 @@ from __future__ import annotations
 import contextlib
 import io
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Literal
 
+import numpy as np
 import pytest
 from sybil import Example, Sybil
 from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser
@@ -47,12 +53,73 @@ def run_console(example: Example) -> None:
         )
 
 
+def make_standin(
+    db: str,
+    slides: str,
+    names: Sequence[str],
+    *,
+    size: tuple[int, int] = (1600, 1200),
+    objects: int = 12,
+    tissue: Literal["blobs", "full"] = "full",
+    roi: bool = False,
+    seed: int = 0,
+) -> tuple[Path, Path]:
+    """Miniature stand-in data for a page: small slides and a SlideRunner database.
+
+    Each slide gets ``objects`` spots alternating class 2 (mitotic figure, painted as a
+    dark cell) and class 1 (look-alike, not painted), away from each other and, with
+    ``tissue="blobs"``, inside tissue. ``roi=True`` adds one AREA annotation of class 3
+    ("ROI") covering the left half of each slide.
+    """
+    from wsi2rek.geometry import Box, Point
+    from wsi2rek.slides import open_slide
+    from wsi2rek.testing import area, make_slide, make_sliderunner_db, spot
+    from wsi2rek.tissue import tissue_mask
+
+    width, height = size
+    folder = Path(slides)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    annotations = []
+    for uid, name in enumerate(names, start=1):
+        mask = None
+        if tissue == "blobs":  # the layout scales with the slide: look at a tiny one first
+            small = make_slide(folder / "layout.svs", width // 8, height // 8, seed=seed + uid)
+            with open_slide(small) as opened:
+                mask = tissue_mask(opened)
+            small.unlink()
+        points: list[Point] = []
+        for _ in range(10_000):
+            if len(points) == objects:
+                break
+            x, y = (float(v) for v in rng.integers(90, (width - 90, height - 90)))
+            if mask is not None and mask.fraction(Box.around(Point(x / 8, y / 8), 10)) < 0.999:
+                continue
+            if all(Point(x, y).distance(p) >= 90 for p in points):
+                points.append(Point(x, y))
+        mitoses = points[::2]
+        make_slide(folder / name, width, height, cells=mitoses, tissue=tissue, seed=seed + uid)
+        annotations += [spot(uid, p.x, p.y, 2 - i % 2) for i, p in enumerate(points)]
+        if roi:
+            annotations.append(area(uid, (0, 0), (width // 2, height), 3))
+    classes = {1: "Mitotic figure lookalike", 2: "Mitotic figure"}
+    if roi:
+        classes[3] = "ROI"
+    path = make_sliderunner_db(db, list(names), annotations, classes=classes)
+    return path, folder
+
+
+def page_setup(namespace: dict[str, Any]) -> None:
+    namespace["make_standin"] = make_standin
+
+
 SYBIL = Sybil(
     parsers=[
         PythonCodeBlockParser(),
         CodeBlockParser(language="console", evaluator=run_console),
         SkipParser(),
     ],
+    setup=page_setup,
 )
 
 
@@ -64,5 +131,6 @@ def test_docs_have_pages() -> None:
 def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     document = SYBIL.parse(page)
+    page_setup(document.namespace)
     for example in document.examples():
         example.evaluate()
