@@ -19,7 +19,7 @@ _EXAMPLE = re.compile(r"^(\s*)Example:\s*$", re.MULTILINE)
 class ExampleSections(griffe.Extension):
     """Rename ``Example:`` section headers to ``Examples:`` before docstrings are parsed."""
 
-    def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+    def on_object(self, *, obj: griffe.Object, **_kwargs: Any) -> None:
         """Rewrite the docstring of every loaded object."""
         if obj.docstring is not None:
             obj.docstring.value = _EXAMPLE.sub(r"\1Examples:", obj.docstring.value)
