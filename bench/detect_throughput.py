@@ -219,7 +219,7 @@ def main() -> None:
         "cpu": {
             "decode_ms_per_tile": round(decode_ms, 3),
             "decode_wall_ms_per_tile": round(decode_wall * 1000, 3),
-            # Reads are serialised on one slide handle: this bounds the TPS a run can reach.
+            # One reader's rate: what a single thread could feed the detector at most.
             "read_bound_tps": round(1 / decode_wall, 2),
             "wsi2rek_ms_per_tile_incl_decode": limited["cpu_ms_per_tile"],
             "baseline_ms_per_tile_incl_decode": baseline["cpu_ms_per_tile"],

@@ -24,7 +24,7 @@ from wsi2rek.inference import (
     ground_truth_from_db,
 )
 from wsi2rek.slides import open_slide
-from wsi2rek.testing import make_slide
+from wsi2rek.testing import make_image, make_slide
 
 # The cell slide is all tissue, which an Otsu tissue mask cannot separate from glass, so
 # these runs read every tile; tissue skipping has its own test on a slide with glass.
@@ -334,3 +334,21 @@ def test_detector_identity_for_caches() -> None:
 def test_progress_bar_goes_to_stderr(cell_slide: Path, capsys: pytest.CaptureFixture[str]) -> None:
     detect_slide(cell_slide, BlobDetector(), **TILING, roi=Box(0, 0, 600, 600), progress=True)
     assert "tile" in capsys.readouterr().err
+
+
+def test_a_bad_result_never_reaches_the_cache(cell_slide: Path, tmp_path: Path) -> None:
+    def wrong(image: RGBImage) -> list[str]:
+        return ["not a detection"]
+
+    cache = tmp_path / "run.jsonl"
+    with pytest.raises(DetectionError, match="must return"):
+        detect_slide(cell_slide, wrong, **TILING, cache=cache)  # type: ignore[arg-type]
+    assert len(cache.read_text().splitlines()) == 1  # the header only
+
+
+def test_plain_images_run_through_the_pillow_backend(tmp_path: Path) -> None:
+    cells = [(100, 100), (250, 300), (640, 200)]
+    path = make_image(tmp_path / "cells.png", 800, 600, cells=cells)
+    result = detect_slide(path, BlobDetector(), tile=256, overlap=48, tissue_only=False)
+    assert result.tiles_total == 12
+    assert evaluate_detections(result, [Point(x, y) for x, y in cells]).f1 == 1.0

@@ -225,7 +225,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     with SlideRunnerDB(args.db) as db:
         record = db.slide(int(args.slide) if str(args.slide).isdigit() else args.slide)
         truth = ground_truth_from_db(db, record.uid, label_map)
-    detections = read_detections(args.detections)
+    # A SlideRunner file of detections may hold several slides: pick the same one.
+    detections = read_detections(args.detections, slide=record.filename)
     results = {
         label: evaluate_detections(
             {record.filename: detections},

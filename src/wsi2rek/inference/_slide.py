@@ -14,7 +14,7 @@ from typing import Any, Literal
 import attrs
 
 from wsi2rek.detection import Detection, Detector, RGBImage
-from wsi2rek.errors import DetectionError, RegionError
+from wsi2rek.errors import DetectionError, RegionError, SlideError
 from wsi2rek.geometry import Box
 from wsi2rek.inference._cache import TileCache
 from wsi2rek.inference._merge import merge_indices
@@ -330,16 +330,18 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
             "roi": None if roi is None else [roi.left, roi.top, roi.right, roi.bottom],
             "detector": detector_name or detector_id(detector),
         }
-        results: dict[tuple[int, int, int, int, int], list[Detection]] = {}
+        mapped_tiles: dict[tuple[int, int, int, int, int], tuple[list[Detection], list[bool]]]
+        mapped_tiles = {}
         failed: list[Tile] = []
         with contextlib.ExitStack() as stack:
             store = stack.enter_context(TileCache(cache, params)) if cache is not None else None
             pending = todo
             if store is not None:
                 pending = [t for t in todo if store.get(t.key) is None]
-                results.update(
-                    {t.key: found for t in todo if (found := store.get(t.key)) is not None}
-                )
+                for t in todo:
+                    cached_found = store.get(t.key)
+                    if cached_found is not None:
+                        mapped_tiles[t.key] = tile_detections_to_slide(t, cached_found)
             cached = len(todo) - len(pending)
             limiter = RateLimiter(max_tps) if max_tps is not None else None
             bar = _progress(progress, len(todo), source.path.name, cached)
@@ -365,43 +367,52 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
                         inflight[pool.submit(run, nxt)] = nxt
 
                 top_up()
-                while inflight:
-                    done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        t = inflight.pop(fut)
-                        try:
-                            found = fut.result()
-                        except Exception as exc:
-                            if on_error == "skip":
-                                failed.append(t)
-                                continue
-                            for other in inflight:
-                                other.cancel()
-                            raise DetectionError(
-                                f"{source.path.name}: the detector failed on the tile at "
-                                f"level-0 (x, y, width, height) {t.window}: "
-                                f"{type(exc).__name__}: {exc}. Tiles done so far are kept "
-                                "in the cache (when one is given); rerun to resume, or "
-                                "pass on_error='skip'",
-                                tile=t.window,
-                            ) from exc
-                        results[t.key] = found
-                        if store is not None:
-                            store.put(t.key, found)
-                        if bar is not None:
-                            bar.update(1)
-                    top_up()
+                try:
+                    while inflight:
+                        done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            t = inflight.pop(fut)
+                            try:
+                                found = fut.result()
+                                # Checked before caching: a bad result never reaches the file.
+                                mapped_tiles[t.key] = tile_detections_to_slide(t, found)
+                            except Exception as exc:
+                                if on_error == "skip":
+                                    failed.append(t)
+                                    continue
+                                if isinstance(exc, SlideError) or (
+                                    isinstance(exc, DetectionError) and exc.tile is not None
+                                ):
+                                    raise  # already says which region or tile
+                                raise DetectionError(
+                                    f"{source.path.name}: the detector failed on the tile at "
+                                    f"level-0 (x, y, width, height) {t.window}: "
+                                    f"{type(exc).__name__}: {exc}. Tiles done so far are kept "
+                                    "in the cache (when one is given); rerun to resume, or "
+                                    "pass on_error='skip'",
+                                    tile=t.window,
+                                ) from exc
+                            if store is not None:
+                                store.put(t.key, found)
+                            if bar is not None:
+                                bar.update(1)
+                        top_up()
+                except BaseException:
+                    # Stop queued tiles at once (an error, or Ctrl-C); running ones finish.
+                    for fut in inflight:
+                        fut.cancel()
+                    raise
+                finally:
+                    if bar is not None:
+                        bar.close()
             run_elapsed = time.perf_counter() - run_started
-            if bar is not None:
-                bar.close()
         ran = len(pending) - len(failed)
         mapped: list[Detection] = []
         partial: list[bool] = []
         for t in todo:
-            found = results.get(t.key)
-            if found is None:
+            if t.key not in mapped_tiles:
                 continue
-            dets, flags = tile_detections_to_slide(t, found)
+            dets, flags = mapped_tiles[t.key]
             for d, f in zip(dets, flags, strict=True):
                 if min_confidence is None or d.confidence >= min_confidence:
                     mapped.append(d)
