@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -23,6 +25,7 @@ from wsi2rek.errors import (
     Wsi2RekError,
 )
 from wsi2rek.slides import OpenSlideSource, PillowSlideSource, open_slide
+from wsi2rek.slides._base import rgba_on_white
 from wsi2rek.testing import make_image, make_slide
 
 # --- files that cannot be opened ---------------------------------------------------------
@@ -281,3 +284,17 @@ def test_non_rgb_images_come_back_rgb(tmp_path: Path, mode: str) -> None:
     assert (got[..., 1] == got[..., 2]).all()
     if mode != "I;16":
         np.testing.assert_array_equal(got[..., 0], gray)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rgb=st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)),
+    alpha=st.integers(0, 255),
+)
+def test_rgba_on_white_matches_the_float_formula(rgb: tuple[int, int, int], alpha: int) -> None:
+    pixel = np.array([[[*rgb, alpha]]], dtype=np.uint8)
+    got = rgba_on_white(Image.fromarray(pixel, mode="RGBA"))
+    expected = [round((v * alpha + 255 * (255 - alpha)) / 255) for v in rgb]
+    assert got.dtype == np.uint8
+    assert got.shape == (1, 1, 3)
+    assert got[0, 0].tolist() == expected

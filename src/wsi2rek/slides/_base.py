@@ -209,9 +209,12 @@ def rgba_on_white(rgba: Image.Image) -> NDArray[np.uint8]:
     """
     rgb = np.array(rgba.convert("RGB"), dtype=np.uint8)
     alpha = np.asarray(rgba.getchannel("A"))
-    mask = alpha < 255
-    if mask.any():
-        a = alpha[mask].astype(np.uint16)[:, None]
-        blended = (rgb[mask].astype(np.uint16) * a + 255 * (255 - a) + 127) // 255
-        rgb[mask] = blended.astype(np.uint8)
+    if alpha.min() == 255:
+        return rgb
+    rgb[alpha == 0] = 255  # outside the slide: the common case at edges, no arithmetic
+    partial = (alpha > 0) & (alpha < 255)
+    if partial.any():
+        a = alpha[partial].astype(np.uint16)[:, None]
+        blended = (rgb[partial].astype(np.uint16) * a + 255 * (255 - a) + 127) // 255
+        rgb[partial] = blended.astype(np.uint8)
     return rgb
