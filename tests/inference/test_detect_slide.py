@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from wsi2rek.detection import Detection, RGBImage
-from wsi2rek.errors import DetectionCacheError, DetectionError, RegionError
+from wsi2rek.errors import DetectionCacheError, DetectionError, RegionError, Wsi2RekWarning
 from wsi2rek.geometry import Box, Point
 from wsi2rek.inference import (
     BlobDetector,
@@ -352,3 +352,10 @@ def test_plain_images_run_through_the_pillow_backend(tmp_path: Path) -> None:
     result = detect_slide(path, BlobDetector(), tile=256, overlap=48, tissue_only=False)
     assert result.tiles_total == 12
     assert evaluate_detections(result, [Point(x, y) for x, y in cells]).f1 == 1.0
+
+
+def test_a_run_where_no_tile_has_tissue_warns(cell_slide: Path) -> None:
+    with pytest.warns(Wsi2RekWarning, match="tissue_only=False"):
+        result = detect_slide(cell_slide, BlobDetector(), tile=512, overlap=64, min_tissue=1.0)
+    assert result.tiles_skipped == result.tiles_total == 20
+    assert len(result) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -14,7 +15,7 @@ from typing import Any, Literal
 import attrs
 
 from wsi2rek.detection import Detection, Detector, RGBImage
-from wsi2rek.errors import DetectionError, RegionError, SlideError
+from wsi2rek.errors import DetectionError, RegionError, SlideError, Wsi2RekWarning
 from wsi2rek.geometry import Box
 from wsi2rek.inference._cache import TileCache
 from wsi2rek.inference._merge import merge_indices
@@ -321,6 +322,15 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
             mask = tissue_mask(source)
             todo = [t for t in tiles if mask.fraction(t.l0_box) >= min_tissue]
             skipped = len(tiles) - len(todo)
+            if tiles and not todo:
+                warnings.warn(
+                    f"{source.path.name}: none of the {len(tiles)} tiles has {min_tissue:.0%} "
+                    f"tissue by the tissue mask ({mask!r}), so nothing was detected; a slide "
+                    "covered with tissue from edge to edge has no glass to contrast with: "
+                    "pass tissue_only=False (--all-tiles) or a lower min_tissue",
+                    Wsi2RekWarning,
+                    stacklevel=3,
+                )
         params = {
             "slide": source.path.name,
             "dimensions": list(source.dimensions),
