@@ -267,3 +267,20 @@ def test_context_manager_closes_and_reopens_on_use(case: SlideCase) -> None:
     slide.close()
     slide.close()  # idempotent
     assert slide.dimensions == case.dimensions
+
+
+@pytest.mark.parametrize("name", ["svs", "tiff"])
+def test_thumbnail_of_a_big_level_is_read_in_strips(
+    slide_cases: dict[str, SlideCase], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wsi2rek.slides import _base
+
+    with open_slide(slide_cases[name].path) as slide:
+        direct = slide.thumbnail(100)
+        # pretend every level is huge: the strip-by-strip path must give the same picture
+        monkeypatch.setattr(_base, "_THUMBNAIL_DIRECT_PIXELS", 1000)
+        monkeypatch.setattr(_base, "_THUMBNAIL_STRIP_ROWS", 50)
+        strips = slide.thumbnail(100)
+    assert strips.size == direct.size == (100, 75)
+    diff = np.abs(np.asarray(strips, dtype=int) - np.asarray(direct, dtype=int))
+    assert diff.mean() < 3.0

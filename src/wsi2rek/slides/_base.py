@@ -20,6 +20,9 @@ __all__ = ["SlideSource"]
 
 #: Tolerance when comparing downsample factors (OpenSlide reports e.g. 4.000123).
 _DOWNSAMPLE_TOLERANCE = 1e-3
+#: Thumbnails read levels up to this size in one go, larger ones in strips.
+_THUMBNAIL_DIRECT_PIXELS = 64 * 2**20
+_THUMBNAIL_STRIP_ROWS = 2048
 
 
 class SlideSource(abc.ABC):
@@ -120,7 +123,20 @@ class SlideSource(abc.ABC):
         w, h = self.dimensions
         level = self.best_level_for_downsample(max(w / max_w, h / max_h))
         lw, lh = self.level_dimensions[level]
-        image = Image.fromarray(self.read_region(0, 0, lw, lh, level))
+        # a sparse pyramid can leave a big best level: read it in strips, box-reducing
+        # each by a whole factor that keeps it at least as large as the target
+        factor = max(1, min(lw // max_w, lh // max_h))
+        if factor == 1 or lw * lh <= _THUMBNAIL_DIRECT_PIXELS:
+            image = Image.fromarray(self.read_region(0, 0, lw, lh, level))
+        else:
+            down = self.level_downsamples[level]
+            strip = factor * max(1, _THUMBNAIL_STRIP_ROWS // factor)
+            parts = []
+            for y in range(0, lh, strip):
+                rows = min(strip, lh - y)
+                part = self.read_region(0, round(y * down), lw, rows, level)
+                parts.append(np.asarray(Image.fromarray(part).reduce(factor)))
+            image = Image.fromarray(np.concatenate(parts))
         image.thumbnail((max_w, max_h), Image.Resampling.LANCZOS)
         return image
 
