@@ -130,8 +130,13 @@ def test_empty_cases() -> None:
     assert (missed.overall.precision, missed.overall.recall, missed.f1) == (0.0, 0.0, 0.0)
 
 
-def test_to_dict_is_json_ready() -> None:
-    d = evaluate_detections([det(0, 0)], [Point(0, 0)]).to_dict()
+def test_to_dict_is_json_ready_and_repr_is_short() -> None:
+    result = evaluate_detections([det(0, 0)], [Point(0, 0)])
+    assert repr(result) == (
+        "EvaluationResult(tp=1, fp=0, fn=0, precision=1.000, recall=1.000, f1=1.000, "
+        "best_threshold=90, slides=1, radius_px=25)"
+    )
+    d = result.to_dict()
     assert d["f1"] == 1.0
     assert d["best_threshold"] == 90.0
     assert d["curve"][0]["tp"] == 1

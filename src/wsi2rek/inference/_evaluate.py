@@ -87,7 +87,7 @@ class ThresholdPoint:
         return {"threshold": self.threshold, **self.metrics.to_dict()}
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class EvaluationResult:
     """The outcome of :func:`evaluate_detections`.
 
@@ -117,6 +117,15 @@ class EvaluationResult:
     def best_threshold(self) -> float | None:
         """The confidence threshold with the best overall F1."""
         return None if self.best is None else self.best.threshold
+
+    def __repr__(self) -> str:
+        m = self.overall
+        best = "None" if self.best_threshold is None else f"{self.best_threshold:g}"
+        return (
+            f"EvaluationResult(tp={m.tp}, fp={m.fp}, fn={m.fn}, precision={m.precision:.3f}, "
+            f"recall={m.recall:.3f}, f1={m.f1:.3f}, best_threshold={best}, "
+            f"slides={len(self.per_slide)}, radius_px={self.radius_px:g})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as a JSON-ready dict."""
