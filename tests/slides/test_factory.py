@@ -187,3 +187,25 @@ def test_small_slide_has_one_level(tmp_path: Path) -> None:
     with openslide.OpenSlide(path) as slide:
         assert slide.level_dimensions == ((900, 300),)
         assert float(slide.properties["openslide.mpp-x"]) == pytest.approx(0.25)
+
+
+def test_writes_atomically_and_overwrites(tmp_path: Path) -> None:
+    make_slide(tmp_path / "a.svs", 600, 400, seed=1)
+    make_image(tmp_path / "b.png", 60, 40)
+    first = (tmp_path / "a.svs").read_bytes()
+    make_slide(tmp_path / "a.svs", 600, 400, seed=2)
+    assert (tmp_path / "a.svs").read_bytes() != first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.svs", "b.png"]  # no temp files
+
+
+def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wsi2rek.testing import _slides
+
+    def boom(_: object) -> None:
+        raise RuntimeError("interrupted")
+
+    # fails half-way through writing level 0 (when the first strip is downsampled)
+    monkeypatch.setattr(_slides, "_downsample2", boom)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        make_slide(tmp_path / "a.svs", 2000, 1500)
+    assert list(tmp_path.iterdir()) == []

@@ -18,6 +18,7 @@ memory. Everything is deterministic for a ``seed``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Iterable, Iterator
@@ -190,6 +191,17 @@ def _tissue_ellipses(rng: np.random.Generator, width: int, height: int) -> tuple
     return best
 
 
+@contextlib.contextmanager
+def _atomic(out: Path) -> Iterator[Path]:
+    """Yield a temporary name next to ``out``; rename it to ``out`` only on success."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _as_points(cells: Iterable[PointLike]) -> NDArray[np.float64]:
     pts = [(c.x, c.y) if isinstance(c, Point) else (float(c[0]), float(c[1])) for c in cells]
     return np.asarray(pts, dtype=np.float64).reshape(-1, 2)
@@ -356,7 +368,7 @@ def make_slide(
         "software": False,
     }
     res_cm = 1e4 / mpp  # pixels per centimetre at level 0
-    with tifffile.TiffWriter(out, bigtiff=width * height > 2**31) as tif:
+    with _atomic(out) as tmp, tifffile.TiffWriter(tmp, bigtiff=width * height > 2**31) as tif:
         first_extra: dict[str, object]
         if kind == "svs":
             first_extra = {
@@ -462,12 +474,12 @@ def make_image(
     scene = _scene(width, height, seed=seed, cells=cells, cell_radius=cell_radius, tissue=tissue)
     img = Image.fromarray(scene.render(0, 0, width, height))
     fmt = formats[suffix]
+    options: dict[str, object] = {}
     if fmt == "JPEG":
-        img.save(out, format=fmt, quality=quality)
+        options = {"quality": quality}
     elif fmt == "TIFF" and mpp is not None:
-        res = 1e4 / mpp
         # Pillow writes resolution unit 3 (centimetre) for resolution_unit="cm"
-        img.save(out, format=fmt, resolution_unit="cm", resolution=res)
-    else:
-        img.save(out, format=fmt)
+        options = {"resolution_unit": "cm", "resolution": 1e4 / mpp}
+    with _atomic(out) as tmp:
+        img.save(tmp, format=fmt, **options)
     return out
