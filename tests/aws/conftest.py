@@ -6,17 +6,20 @@ import json
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 import botocore.config
 import numpy as np
 import pytest
 from moto.server import ThreadedMotoServer
-from mypy_boto3_rekognition import RekognitionClient
-from mypy_boto3_s3 import S3Client
 from PIL import Image
 
 from wsi2rek.testing.fake_rekognition import FakeRekognitionServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_s3 import S3Client
 
 REGION = "us-east-1"
 

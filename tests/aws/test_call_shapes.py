@@ -6,16 +6,19 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import boto3
 import numpy as np
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
-from mypy_boto3_rekognition import RekognitionClient
-from mypy_boto3_s3 import S3Client
 
 from wsi2rek.aws import CustomLabelsModel, CustomLabelsProject
+
+if TYPE_CHECKING:
+    from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_s3 import S3Client
 
 PROJECT = "arn:aws:rekognition:us-east-1:123456789012:project/mitosis/1700000000000"
 ARN = "arn:aws:rekognition:us-east-1:123456789012:project/mitosis/version/v1/1700000000001"

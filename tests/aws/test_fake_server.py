@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from typing import TYPE_CHECKING
 
 import boto3
 import botocore.config
 import pytest
 from botocore.exceptions import ClientError
-from mypy_boto3_rekognition import RekognitionClient
 
 from wsi2rek.testing.fake_rekognition import FakeRekognitionServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_rekognition import RekognitionClient
 
 
 def _raw_post(

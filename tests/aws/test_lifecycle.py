@@ -6,18 +6,21 @@ import json
 import logging
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import boto3
 import botocore.config
 import numpy as np
 import pytest
-from mypy_boto3_rekognition import RekognitionClient
-from mypy_boto3_s3 import S3Client
 
 from wsi2rek.aws import CustomLabelsModel, CustomLabelsProject, TrainingFailedError
 from wsi2rek.detection import Detector
 from wsi2rek.errors import AwsError, AwsTimeoutError
 from wsi2rek.testing.fake_rekognition import FakeRekognitionServer
+
+if TYPE_CHECKING:
+    from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_s3 import S3Client
 
 POLL = 0.02
 

@@ -6,16 +6,19 @@ import base64
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from botocore.awsrequest import AWSPreparedRequest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from mypy_boto3_s3 import S3Client
 
 from wsi2rek.aws import S3Uploader, UploadReport
 from wsi2rek.aws._s3 import METADATA_SHA256, rewrite_manifest
 from wsi2rek.errors import AwsError, DatasetError, ManifestError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 IMAGE_KEYS = sorted(
     [f"ds1/images/train/train_{i}.png" for i in range(3)]
@@ -131,7 +134,7 @@ def test_missing_bucket_is_one_error_naming_bucket_and_operation(
     with pytest.raises(AwsError) as info:
         S3Uploader("no-such-bucket", "ds1", client=s3).upload(dataset_dir)
     assert info.value.operation == "HeadBucket"
-    assert info.value.resource == "s3://no-such-bucket"
+    assert info.value.resource == "no-such-bucket"
     assert info.value.code in {"404", "NoSuchBucket"}
     assert "no-such-bucket" in str(info.value)
     assert not (dataset_dir / "train.s3.manifest").exists()
@@ -173,7 +176,7 @@ def test_wrong_owner_or_denied_is_one_error_and_nothing_uploaded(
         stub.assert_no_pending_responses()
     assert (info.value.operation, info.value.resource, info.value.code) == (
         "HeadBucket",
-        f"s3://{bucket}",
+        bucket,
         "403",
     )
     assert "expected bucket owner" in str(info.value)
@@ -192,7 +195,11 @@ def test_access_denied_on_put_is_one_error(s3: S3Client, bucket: str, dataset_di
             S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir)
     finally:
         s3.meta.events.unregister("provide-client-params.s3.PutObject", deny)
-    assert (info.value.operation, info.value.code) == ("PutObject", "AccessDenied")
+    assert (info.value.operation, info.value.resource, info.value.code) == (
+        "PutObject",
+        bucket,
+        "AccessDenied",
+    )
     assert bucket in str(info.value)
     assert not (dataset_dir / "train.s3.manifest").exists()
 
@@ -225,3 +232,46 @@ def test_rewrite_manifest_keeps_absolute_refs_and_rejects_escapes() -> None:
     ]
     with pytest.raises(ManifestError, match="relative"):
         rewrite_manifest('{"source-ref": "../secret.png"}', base_uri="s3://b")
+
+
+def test_manifest_naming_a_missing_image_fails_before_upload(
+    s3: S3Client, bucket: str, dataset_dir: Path
+) -> None:
+    (dataset_dir / "images" / "test" / "test_1.png").unlink()
+    with pytest.raises(ManifestError, match=r"test_1\.png") as info:
+        S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir)
+    assert (info.value.line, info.value.path) == (2, dataset_dir / "test.manifest")
+    assert _keys(s3, bucket) == []
+
+
+def test_multipart_objects_are_verified_through_metadata(
+    s3: S3Client, bucket: str, dataset_dir: Path
+) -> None:
+    big = dataset_dir / "images" / "train" / "train_0.png"
+    big.write_bytes(big.read_bytes() + bytes(600_000))
+    uploader = S3Uploader(bucket, "mp", client=s3, multipart_threshold=256 * 1024)
+    first = uploader.upload(dataset_dir)
+    assert first.ok
+    assert "mp/images/train/train_0.png" in first.uploaded
+    head = s3.head_object(Bucket=bucket, Key="mp/images/train/train_0.png", ChecksumMode="ENABLED")
+    assert head["ETag"].strip('"').endswith("-1")  # one part: a multipart upload
+    again = uploader.upload(dataset_dir)
+    assert again.uploaded == ()
+    assert "mp/images/train/train_0.png" in again.skipped
+
+
+def test_sse_kms_sends_the_key(s3: S3Client, bucket: str, dataset_dir: Path) -> None:
+    key_id = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    S3Uploader(bucket, "kms", client=s3, sse="aws:kms", kms_key_id=key_id).upload(dataset_dir)
+    head = s3.head_object(Bucket=bucket, Key="kms/images/test/test_0.png")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head.get("SSEKMSKeyId") == key_id
+
+
+def test_invalid_options_are_refused() -> None:
+    with pytest.raises(ValueError, match="sse='aws:kms'"):
+        S3Uploader("bkt", "p", kms_key_id="k")
+    with pytest.raises(ValueError, match="bucket name"):
+        S3Uploader("bkt/p", "x")
+    with pytest.raises(ValueError, match="max_concurrency"):
+        S3Uploader("bkt", "p", max_concurrency=0)

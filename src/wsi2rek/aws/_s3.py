@@ -12,9 +12,9 @@ the checksum while streaming and S3 rejects a corrupted body) and with a user-me
 entry ``wsi2rek-sha256`` holding the base64 SHA-256 of the whole local file. After the
 upload, ``head_object(ChecksumMode="ENABLED")`` is compared with the local digest: S3's
 ``ChecksumSHA256`` when it is a whole-object checksum, else (multipart objects, whose
-checksum is a checksum of part checksums, or stores that return no checksum) the
-``wsi2rek-sha256`` metadata. A rerun compares the same way and uploads only objects that
-are missing or differ.
+checksum is a checksum of part checksums and whose ETag ends in ``-<parts>``, or stores
+that return no checksum) the ``wsi2rek-sha256`` metadata. A rerun compares the same way
+and uploads only objects that are missing or differ.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import logging
 import os
 import tempfile
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -133,36 +133,48 @@ def _sha256_b64(path: Path) -> str:
     return base64.b64encode(digest.digest()).decode("ascii")
 
 
+def _is_multipart(head: Mapping[str, Any]) -> bool:
+    etag = str(head.get("ETag", "")).strip('"')
+    checksum = str(head.get("ChecksumSHA256", ""))
+    return "-" in etag or "-" in checksum or head.get("ChecksumType") == "COMPOSITE"
+
+
 def _remote_sha256(head: Mapping[str, Any]) -> str | None:
     """The whole-object SHA-256 (base64) a ``head_object`` response proves, if any."""
     checksum = head.get("ChecksumSHA256")
-    # A multipart object's checksum is "<checksum of part checksums>-<parts>" (COMPOSITE):
-    # it cannot be compared with a whole-file digest, so the metadata copy is used instead.
-    if (
-        isinstance(checksum, str)
-        and "-" not in checksum
-        and head.get("ChecksumType") != ("COMPOSITE")
-    ):
+    # A multipart object's SHA-256 is a checksum of the part checksums (COMPOSITE; real S3
+    # adds "-<parts>", some stores do not, but the ETag always ends in "-<parts>"): it
+    # cannot be compared with a whole-file digest, so the metadata copy is used instead.
+    # The parts themselves were checksum-verified by S3 while uploading.
+    if isinstance(checksum, str) and checksum and not _is_multipart(head):
         return checksum
     metadata = head.get("Metadata") or {}
     value = metadata.get(METADATA_SHA256)
     return value if isinstance(value, str) else None
 
 
-def rewrite_manifest(text: str, *, base_uri: str, path: str | Path = "<manifest>") -> str:
+def rewrite_manifest(
+    text: str,
+    *,
+    base_uri: str,
+    path: str | Path = "<manifest>",
+    known: Collection[str] | None = None,
+) -> str:
     """Rewrite every relative ``source-ref`` of a manifest to ``base_uri + "/" + ref``.
 
     Args:
         text: The manifest (JSON lines).
         base_uri: ``s3://bucket/prefix`` (no trailing slash needed).
         path: The manifest's path, for error messages.
+        known: When given, the relative paths that will be uploaded; a ``source-ref``
+            outside it is an error (the manifest would point at a missing object).
 
     Returns:
         The rewritten manifest, one compact JSON object per line; blank lines dropped.
 
     Raises:
         ManifestError: A line is not a JSON object, has no ``source-ref``, or its
-            ``source-ref`` is absolute or leaves the dataset folder.
+            ``source-ref`` is absolute, leaves the dataset folder or is not in ``known``.
     """
     base = base_uri.rstrip("/")
     out: list[str] = []
@@ -198,7 +210,16 @@ def rewrite_manifest(text: str, *, base_uri: str, path: str | Path = "<manifest>
                     line=number,
                     code="ERROR_INVALID_SOURCE_REF_FORMAT",
                 )
-            record["source-ref"] = f"{base}/{Path(ref).as_posix()}"
+            relative = Path(ref).as_posix()
+            if known is not None and relative not in known:
+                raise ManifestError(
+                    f"{path}:{number}: source-ref {ref!r} names no file of the dataset "
+                    "folder; rebuild the dataset or restore the image",
+                    path=path,
+                    line=number,
+                    code="ERROR_INVALID_SOURCE_REF_FORMAT",
+                )
+            record["source-ref"] = f"{base}/{relative}"
         out.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
     return "".join(f"{line}\n" for line in out)
 
@@ -325,10 +346,12 @@ class S3Uploader:
         """
         root = Path(dataset_dir)
         images, manifests = self._scan(root)
-        # Rewrite manifests first: a malformed manifest must fail before any upload.
+        # Rewrite manifests first: a malformed manifest, or one naming an image that is
+        # not in the folder, must fail before anything is uploaded.
+        known = {p.relative_to(root).as_posix() for p in images}
         rewritten = {
             split: rewrite_manifest(
-                path.read_text(encoding="utf-8"), base_uri=self.base_uri, path=path
+                path.read_text(encoding="utf-8"), base_uri=self.base_uri, path=path, known=known
             )
             for split, path in manifests.items()
         }
@@ -420,8 +443,8 @@ class S3Uploader:
             raise aws_error(
                 exc,
                 operation="HeadBucket",
-                resource=f"s3://{self.bucket}",
-                what="checking the bucket",
+                resource=self.bucket,
+                what=f"checking bucket {self.bucket!r}",
             ) from exc
 
     def _hash_all(self, images: list[Path], root: Path) -> list[_LocalFile]:
@@ -450,7 +473,7 @@ class S3Uploader:
             raise aws_error(
                 exc,
                 operation="HeadObject",
-                resource=f"s3://{self.bucket}/{key}",
+                resource=self.bucket,
                 what="comparing checksums",
             ) from exc
 
@@ -467,7 +490,7 @@ class S3Uploader:
             raise aws_error(
                 exc,
                 operation="ListObjectsV2",
-                resource=f"s3://{self.bucket}/{prefix}",
+                resource=self.bucket,
                 what="listing existing objects",
             ) from exc
         return keys
@@ -489,7 +512,7 @@ class S3Uploader:
                 raise aws_error(
                     exc,
                     operation="HeadObject",
-                    resource=f"s3://{self.bucket}",
+                    resource=self.bucket,
                     what="comparing checksums",
                 ) from exc
         for item, unchanged in zip(candidates, results, strict=True):
@@ -576,8 +599,8 @@ class S3Uploader:
                 raise aws_error(
                     exc,
                     operation="PutObject",
-                    resource=f"s3://{self.bucket}",
-                    what="uploading the dataset",
+                    resource=self.bucket,
+                    what=f"uploading s3://{self.bucket}/{item.key}",
                 ) from exc
             _log.warning("upload of s3://%s/%s failed: %s", self.bucket, item.key, exc)
             return f"{code}: {exc}"

@@ -345,7 +345,8 @@ class FakeRekognitionServer:
     def version_status(self, arn: str) -> str:
         """The current status of a model version (for assertions)."""
         with self._lock:
-            return self._version(arn).state.status if self._advance_all() else ""
+            self._advance_all()
+            return self._version(arn).state.status
 
     # --- HTTP ----------------------------------------------------------------------------------
 
@@ -423,13 +424,12 @@ class FakeRekognitionServer:
     def _arn(self, resource: str) -> str:
         return f"arn:aws:rekognition:{self.region}:{self.account}:{resource}"
 
-    def _advance_all(self) -> bool:
+    def _advance_all(self) -> None:
         for project in self._projects.values():
             for dataset in project.datasets.values():
                 dataset.state.advance()
             for version in project.versions.values():
                 version.state.advance()
-        return True
 
     def _project(self, arn: str) -> _Project:
         for project in self._projects.values():
