@@ -284,3 +284,17 @@ def test_thumbnail_of_a_big_level_is_read_in_strips(
     assert strips.size == direct.size == (100, 75)
     diff = np.abs(np.asarray(strips, dtype=int) - np.asarray(direct, dtype=int))
     assert diff.mean() < 3.0
+
+
+def test_concurrent_reads_from_threads_agree(case: SlideCase) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    w, h = case.dimensions
+    regions = [((i * 53) % (w - 64), (i * 31) % (h - 64), 64, 64) for i in range(24)]
+    with open_slide(case.path) as slide:
+        expected = [slide.read_region(*r) for r in regions]
+        slide.close()  # the threads race to reopen it
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            got = list(pool.map(lambda r: slide.read_region(*r), regions))
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -244,15 +244,9 @@ def _downsample2(a: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return (s >> 2).astype(np.uint8)
 
 
-def _tiles(
-    image: NDArray[np.uint8] | None,
-    tile: int,
-    *,
-    strips: Iterator[NDArray[np.uint8]] | None = None,
-) -> Iterator[NDArray[np.uint8]]:
-    """Yield (tile, tile, 3) tiles row-major, padding edge tiles with glass colour."""
-    source = strips if strips is not None else _strips_of(image, tile)
-    for strip in source:
+def _tiles(strips: Iterable[NDArray[np.uint8]], tile: int) -> Iterator[NDArray[np.uint8]]:
+    """Cut strips into (tile, tile, 3) tiles row-major, padding edge tiles with glass."""
+    for strip in strips:
         h, w = strip.shape[:2]
         for x in range(0, w, tile):
             t = strip[:, x : x + tile]
@@ -264,8 +258,7 @@ def _tiles(
             yield t
 
 
-def _strips_of(image: NDArray[np.uint8] | None, tile: int) -> Iterator[NDArray[np.uint8]]:
-    assert image is not None
+def _strips_of(image: NDArray[np.uint8], tile: int) -> Iterator[NDArray[np.uint8]]:
     for y in range(0, image.shape[0], tile):
         yield image[y : y + tile]
 
@@ -381,7 +374,7 @@ def make_slide(
         else:
             first_extra = {"resolution": (res_cm, res_cm), "resolutionunit": "CENTIMETER"}
         tif.write(
-            _tiles(None, tile, strips=_level0_strips(scene, tile, level1)),
+            _tiles(_level0_strips(scene, tile, level1), tile),
             shape=(height, width, 3),
             dtype=np.uint8,
             **jpeg,  # type: ignore[arg-type]
@@ -417,7 +410,7 @@ def make_slide(
                 }
             )
             tif.write(
-                _tiles(current, tile),
+                _tiles(_strips_of(current, tile), tile),
                 shape=(lh, lw, 3),
                 dtype=np.uint8,
                 subfiletype=1,
