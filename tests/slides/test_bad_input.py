@@ -211,7 +211,7 @@ def test_invalid_region_is_a_value_error(
     case: SlideCase, region: tuple[object, ...], match: str
 ) -> None:
     with open_slide(case.path) as slide, pytest.raises(RegionError, match=match) as info:
-        slide.read_region(*region)  # type: ignore[arg-type]
+        slide.read_region(*region)  # type: ignore[arg-type]  # wrong types on purpose
     assert isinstance(info.value, ValueError)
     assert isinstance(info.value, Wsi2RekError)
 

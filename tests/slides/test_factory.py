@@ -35,7 +35,9 @@ def test_svs_is_aperio_with_mpp_and_thumbnail(tmp_path: Path) -> None:
         assert slide.level_dimensions == ((2100, 1300), (1050, 650), (525, 325))
         assert "thumbnail" in slide.associated_images
     with tifffile.TiffFile(path) as tif:
-        desc = tif.pages[0].description  # type: ignore[union-attr]
+        page = tif.pages[0]
+        assert isinstance(page, tifffile.TiffPage)
+        desc = page.description
         assert desc.startswith("Aperio Image Library")
         assert "|MPP = 0.5|" in desc
 
@@ -90,7 +92,7 @@ def test_cell_is_exactly_the_disc_of_pixel_centres(
             96,
             cells=[(cx, cy)],
             cell_radius=radius,
-            tissue=tissue,  # type: ignore[arg-type]
+            tissue="full" if tissue == "full" else "blobs",
         )
         pixels = _pixels(path)
     yy, xx = np.mgrid[0:96, 0:128] + 0.5
@@ -167,7 +169,7 @@ def test_make_slide_rejects_bad_options(
     tmp_path: Path, kwargs: dict[str, object], match: str
 ) -> None:
     with pytest.raises(ValueError, match=match):
-        make_slide(tmp_path / "x.svs", 500, 500, **kwargs)  # type: ignore[arg-type]
+        make_slide(tmp_path / "x.svs", 500, 500, **kwargs)  # type: ignore[arg-type]  # bad on purpose
     assert not (tmp_path / "x.svs").exists()
 
 

@@ -23,7 +23,7 @@ import math
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 import numpy as np
@@ -352,7 +352,7 @@ def make_slide(
     out = Path(path)
     sizes = _level_sizes(width, height)
     level1 = np.empty((sizes[1][1], sizes[1][0], 3), dtype=np.uint8) if len(sizes) > 1 else None
-    jpeg: dict[str, object] = {
+    jpeg: dict[str, Any] = {  # tifffile keyword arguments
         "photometric": "rgb",
         "compression": "jpeg",
         "compressionargs": {"level": quality},
@@ -362,7 +362,7 @@ def make_slide(
     }
     res_cm = 1e4 / mpp  # pixels per centimetre at level 0
     with _atomic(out) as tmp, tifffile.TiffWriter(tmp, bigtiff=width * height > 2**31) as tif:
-        first_extra: dict[str, object]
+        first_extra: dict[str, Any]
         if kind == "svs":
             first_extra = {
                 "description": (
@@ -377,8 +377,8 @@ def make_slide(
             _tiles(_level0_strips(scene, tile, level1), tile),
             shape=(height, width, 3),
             dtype=np.uint8,
-            **jpeg,  # type: ignore[arg-type]
-            **first_extra,  # type: ignore[arg-type]
+            **jpeg,
+            **first_extra,
         )
         current = level1
         for level, (lw, lh) in enumerate(sizes[1:], start=1):
@@ -401,7 +401,7 @@ def make_slide(
                     f"{thumb.width}x{thumb.height} - |MPP = {mpp:.6g}",
                 )
             scale = width / lw
-            extra: dict[str, object] = (
+            extra: dict[str, Any] = (
                 {}
                 if kind == "svs"
                 else {
@@ -414,8 +414,8 @@ def make_slide(
                 shape=(lh, lw, 3),
                 dtype=np.uint8,
                 subfiletype=1,
-                **jpeg,  # type: ignore[arg-type]
-                **extra,  # type: ignore[arg-type]
+                **jpeg,
+                **extra,
             )
     return out
 
