@@ -6,6 +6,7 @@ import struct
 import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -298,3 +299,27 @@ def test_rgba_on_white_matches_the_float_formula(rgb: tuple[int, int, int], alph
     assert got.dtype == np.uint8
     assert got.shape == (1, 1, 3)
     assert got[0, 0].tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("save_options", "expected"),
+    [
+        ({"dpi": (25_400 / 0.5, 25_400 / 0.25)}, (0.5, 0.25)),  # unit inch
+        ({"resolution_unit": "cm", "resolution": 40_000.0}, (0.25, 0.25)),
+        ({}, None),  # no resolution tags: unknown, never a guess
+    ],
+    ids=["inch", "cm", "none"],
+)
+def test_plain_tiff_mpp_from_resolution_tags(
+    tmp_path: Path, save_options: dict[str, Any], expected: tuple[float, float] | None
+) -> None:
+    path = tmp_path / "hpf.tif"
+    Image.new("RGB", (40, 30), (200, 150, 200)).save(path, **save_options)
+    with open_slide(path) as slide:
+        assert slide.backend == "pillow"
+        if expected is None:
+            assert slide.mpp is None
+            assert "pillow.mpp-x" not in slide.properties
+        else:
+            assert slide.mpp == pytest.approx(expected)
+            assert float(slide.properties["pillow.mpp-y"]) == pytest.approx(expected[1])
