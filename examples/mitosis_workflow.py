@@ -38,29 +38,42 @@ AWS, and ``--dry-run`` shows what would be uploaded and trained without doing it
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
+import logging
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import attrs
 import numpy as np
 
 from wsi2rek.annotations import Annotation, SlideRunnerDB
 from wsi2rek.dataset import DatasetSummary, ValidationReport, build_dataset, validate_manifest
 from wsi2rek.detection import Detector
+from wsi2rek.errors import Wsi2RekError
 from wsi2rek.geometry import Box, Point
 from wsi2rek.inference import (
     BlobDetector,
     EvaluationResult,
     SlideDetections,
     detect_slide,
+    detector_id,
     evaluate_detections,
     ground_truth_from_db,
 )
 from wsi2rek.labels import LabelMap
 from wsi2rek.sampling import ObjectSampler, plan_dataset
+
+if TYPE_CHECKING:  # boto3 and the fake server are only imported for the AWS steps
+    from mypy_boto3_rekognition import RekognitionClient
+    from mypy_boto3_s3 import S3Client
+
+    from wsi2rek.aws import CustomLabelsModel
+    from wsi2rek.testing.fake_rekognition import FakeRekognitionServer
 
 #: The paper's 7 test slides, by file name (never by database row id: see the erratum).
 CMC_TEST_SLIDES = (
@@ -101,6 +114,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--format", choices=("png", "jpeg"), default="png")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=None, help="build processes")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace a dataset built with other options"
+    )
     aws = parser.add_argument_group("AWS (every step skipped without --bucket)")
     aws.add_argument("--bucket", help="S3 bucket for images, manifests and training output")
     aws.add_argument("--prefix", default="wsi2rek/mitosis", help="S3 key prefix")
@@ -110,10 +126,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     aws.add_argument("--dry-run", action="store_true", help="show AWS steps, do not run them")
     aws.add_argument("--training-hours", type=float, default=24.0, help="training deadline")
     aws.add_argument("--tps", type=float, default=5.0, help="detect calls per second")
+    aws.add_argument(
+        "--fake-aws",
+        action="store_true",
+        help="run the AWS steps against local moto S3 + wsi2rek's FAKE Rekognition (no cost)",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     args = parser.parse_args(argv)
     if args.db is not None and args.slides is None:
         parser.error("--db needs --slides DIR (the folder holding the .svs files)")
+    if args.fake_aws:
+        args.bucket = args.bucket or "wsi2rek-fake-bucket"
+        args.region = args.region or "us-east-1"
     if args.per_slide is None:
         args.per_slide = 6 if args.synthetic else 100
     return args
@@ -246,6 +270,7 @@ def build(
         workers=args.workers,
         progress=not args.json and sys.stderr.isatty(),
         job_name="wsi2rek-mitosis",
+        overwrite=args.overwrite,
     )
     for split, counts in summary.splits.items():
         log(args, f"{split}: {counts['images']} images, labels {dict(counts['labels'])}")
@@ -278,6 +303,9 @@ def detect_and_score(
     """Whole-slide detection on the test slides, scored with the MITOS_WSI protocol."""
     found: dict[str, SlideDetections] = {}
     truth: dict[str, list[Point]] = {}
+    # One cache folder per detector: a rerun resumes, another model starts afresh.
+    key = hashlib.sha256(detector_id(detector).encode()).hexdigest()[:12]
+    cache_dir = args.out / "detections" / key
     for name in test:
         found[name] = detect_slide(
             slides_dir / name,
@@ -285,7 +313,7 @@ def detect_and_score(
             tile=args.patch_size,
             overlap=64,  # more than a 50 px mitotic-figure box
             max_tps=max_tps,
-            cache=args.out / "detections" / f"{Path(name).stem}.cache.jsonl",
+            cache=cache_dir / f"{Path(name).stem}.cache.jsonl",
         )
         truth[name] = ground_truth_from_db(db, name, {TARGET: [2]})[TARGET]
         log(args, f"detect {name}: {len(found[name].detections)} detections")
@@ -319,14 +347,77 @@ def report_f1(args: argparse.Namespace, result: EvaluationResult) -> dict[str, A
     }
 
 
+@attrs.frozen
+class AwsClients:
+    """Injected clients (None: wsi2rek creates them from your AWS configuration)."""
+
+    s3: S3Client | None = None
+    rekognition: RekognitionClient | None = None
+    poll_interval: float = 30.0
+    fake: FakeRekognitionServer | None = None
+
+
+@contextlib.contextmanager
+def fake_aws(bucket: str) -> Iterator[AwsClients]:
+    """moto's S3 server and wsi2rek's FAKE Rekognition server, both on 127.0.0.1.
+
+    Nothing is trained: the fake walks the model through its states in a fraction of a
+    second and answers every detection request with no labels, so the F1 reported in
+    this mode only shows that the code path works.
+    """
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from wsi2rek.testing.fake_rekognition import FakeRekognitionServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request log lines
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    fake = FakeRekognitionServer(training_seconds=0.2).start()
+    try:
+        session = boto3.session.Session(
+            aws_access_key_id="fake",
+            aws_secret_access_key="fake",  # noqa: S106 (dummy key for the local fakes)
+            region_name="us-east-1",
+        )
+        host, port = moto.get_host_and_port()
+        s3 = session.client("s3", endpoint_url=f"http://{host}:{port}")
+        s3.create_bucket(Bucket=bucket)
+        rekognition = session.client("rekognition", endpoint_url=fake.endpoint_url)
+        yield AwsClients(s3=s3, rekognition=rekognition, poll_interval=0.05, fake=fake)
+    finally:
+        fake.stop()
+        moto.stop()
+
+
+def fake_evaluation_summary(clients: AwsClients, model: CustomLabelsModel) -> None:
+    """Put the evaluation summary file Rekognition would write where the fake points."""
+    entry = model.describe()
+    where = entry["EvaluationResult"]["Summary"]["S3Object"]
+    summary = {
+        "EvaluationDetails": {"ProjectVersionArn": model.arn, "Labels": [TARGET],
+                              "NumberOfTrainingImages": 0, "NumberOfTestingImages": 0},
+        "AggregatedEvaluationResults": {"Metrics": {"F1Score": 0.0}},
+        "LabelEvaluationResults": [],
+    }  # fmt: skip
+    assert clients.s3 is not None
+    clients.s3.put_object(Bucket=where["Bucket"], Key=where["Name"], Body=json.dumps(summary))
+
+
 def aws_steps(
-    args: argparse.Namespace, db: SlideRunnerDB, slides_dir: Path, test: Sequence[str]
+    args: argparse.Namespace,
+    db: SlideRunnerDB,
+    slides_dir: Path,
+    test: Sequence[str],
+    clients: AwsClients,
 ) -> dict[str, Any]:
     """Upload, train, evaluate and detect with Rekognition Custom Labels."""
+    from datetime import timedelta
+
     from wsi2rek.aws import CustomLabelsProject, S3Uploader
 
     out: dict[str, Any] = {}
-    uploader = S3Uploader(args.bucket, args.prefix, region_name=args.region)
+    uploader = S3Uploader(args.bucket, args.prefix, client=clients.s3, region_name=args.region)
     upload = uploader.upload(args.out / "dataset", dry_run=args.dry_run)
     out["upload"] = {
         "planned": len(upload.planned),
@@ -349,9 +440,13 @@ def aws_steps(
         )
         out["dry_run"] = True
         return out
-    from datetime import timedelta
-
-    project = CustomLabelsProject.get_or_create(args.project, region_name=args.region)
+    project = CustomLabelsProject.get_or_create(
+        args.project,
+        client=clients.rekognition,
+        s3_client=clients.s3,
+        region_name=args.region,
+        poll_interval=clients.poll_interval,
+    )
     project.create_datasets(train=upload.manifests["train"], test=upload.manifests.get("test"))
     started = time.monotonic()
     model = project.train(args.version, output=output, timeout=timedelta(hours=args.training_hours))
@@ -359,15 +454,20 @@ def aws_steps(
     log(args, f"trained {model.arn}")
     if not runs(args, "evaluate"):
         return out
+    if clients.fake is not None:
+        fake_evaluation_summary(clients, model)
     evaluation = model.evaluation()
     out["evaluation"] = evaluation.to_dict()
     f1 = "n/a" if evaluation.f1 is None else f"{evaluation.f1:.3f}"
     log(args, f"Rekognition's own F1 on the test patches: {f1}")
     if not runs(args, "detect"):
         return out
-    with model.running(min_inference_units=1):
+    if clients.fake is not None:
+        log(args, "the FAKE Rekognition server answers no labels: F1 0 here only shows the path")
+    with model.running(min_inference_units=1):  # always stopped again, even on errors
         result, _found = detect_and_score(args, db, slides_dir, test, model, max_tps=args.tps)
     out["detection"] = report_f1(args, result)
+    out["model_status_after"] = model.refresh()
     return out
 
 
@@ -396,8 +496,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not all(r.ok for r in reports.values()):
                 log(args, "the manifests have errors: fix them before uploading")
                 return finish(args, summary, 1)
-        if args.bucket and runs(args, "upload"):
-            summary.update(aws_steps(args, db, slides_dir, test))
+        if args.fake_aws and runs(args, "upload"):
+            with fake_aws(args.bucket) as clients:
+                summary.update(aws_steps(args, db, slides_dir, test, clients))
+            summary["fake_aws"] = True
+        elif args.bucket and runs(args, "upload"):
+            summary.update(aws_steps(args, db, slides_dir, test, AwsClients()))
         elif runs(args, "detect") and args.synthetic:
             log(args, "no --bucket: detecting with the offline BlobDetector instead of a model")
             result, _ = detect_and_score(
@@ -415,5 +519,14 @@ def finish(args: argparse.Namespace, summary: Mapping[str, Any], code: int) -> i
     return code
 
 
+def cli() -> int:
+    """``main`` with wsi2rek's errors as one line on stderr (exit code 2), as the CLI does."""
+    try:
+        return main()
+    except Wsi2RekError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

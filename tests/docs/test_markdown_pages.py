@@ -34,7 +34,16 @@ def run_console(example: Example) -> None:
     """Run the ``$ wsi2rek ...`` lines of a console block through the CLI entry point."""
     from wsi2rek.cli import main
 
-    commands = [line[2:] for line in str(example.parsed).splitlines() if line.startswith("$ ")]
+    commands: list[str] = []
+    continued = False
+    for line in str(example.parsed).splitlines():
+        if continued:  # a command continued with a trailing backslash
+            commands[-1] = commands[-1][:-1] + " " + line.strip()
+        elif line.startswith("$ "):
+            commands.append(line[2:].strip())
+        else:
+            continue  # output lines are illustrations, not checked
+        continued = commands[-1].endswith("\\")
     assert commands, f"{example.path}:{example.line}: console block without '$ ' lines"
     for command in commands:
         text, _, expect = command.partition("# exit ")

@@ -74,6 +74,38 @@ def test_mitosis_workflow_synthetic_end_to_end_resumes_and_scores_f1(mitosis_out
     assert detection["published_f1"] == {"MEL": 0.684, "ODAEL": 0.699, "CODAEL": 0.726}
 
 
+@pytest.mark.slow
+def test_mitosis_workflow_dry_run_plans_upload_and_trains_nothing(mitosis_out: Path) -> None:
+    summary = json_of(
+        run("mitosis_workflow.py", "--synthetic", "--out", "run", "--fake-aws", "--dry-run",
+            "--json", cwd=mitosis_out)
+    )  # fmt: skip
+    upload = summary["upload"]
+    assert upload["dry_run"] is True
+    assert upload["planned"] > 0
+    assert upload["uploaded"] == 0
+    assert summary["dry_run"] is True
+    assert "training" not in summary
+    assert "detection" not in summary
+
+
+@pytest.mark.slow
+def test_mitosis_workflow_aws_steps_against_moto_and_fake_rekognition(mitosis_out: Path) -> None:
+    summary = json_of(
+        run("mitosis_workflow.py", "--synthetic", "--out", "run", "--fake-aws", "--tps", "100",
+            "--json", cwd=mitosis_out)
+    )  # fmt: skip
+    assert summary["fake_aws"] is True
+    assert summary["upload"]["uploaded"] == summary["upload"]["planned"] > 0
+    assert set(summary["upload"]["manifests"]) == {"train", "test"}
+    assert ":project/wsi2rek-mitotic-figures/version/v1/" in summary["training"]["arn"]
+    assert summary["evaluation"]["f1"] == pytest.approx(0.8)  # the fake's F1
+    assert summary["model_status_after"] == "STOPPED"  # running() stopped the model
+    # The fake answers no labels: every annotated mitosis is a false negative.
+    assert summary["detection"]["fn"] == 24
+    assert summary["detection"]["tp"] == 0
+
+
 def test_mitosis_workflow_real_mode_needs_slides_folder(tmp_path: Path) -> None:
     result = run("mitosis_workflow.py", "--db", "x.sqlite", cwd=tmp_path)
     assert result.returncode == 2
