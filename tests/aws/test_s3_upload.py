@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import boto3
 import pytest
 from botocore.awsrequest import AWSPreparedRequest
 from botocore.exceptions import ClientError
@@ -275,3 +276,32 @@ def test_invalid_options_are_refused() -> None:
         S3Uploader("bkt/p", "x")
     with pytest.raises(ValueError, match="max_concurrency"):
         S3Uploader("bkt", "p", max_concurrency=0)
+
+
+def test_an_object_overwritten_before_verification_is_failed_not_uploaded(
+    s3: S3Client, bucket: str, dataset_dir: Path, s3_endpoint: str
+) -> None:
+    other_writer = boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
+    ).client("s3", endpoint_url=s3_endpoint)
+    target = "ds1/images/train/train_1.png"
+    done: list[str] = []
+
+    def overwrite(params: dict[str, object], **_: object) -> None:
+        if params.get("Key") == target and not done:
+            other_writer.put_object(Bucket=bucket, Key=target, Body=b"someone else's bytes")
+            done.append(target)
+
+    s3.meta.events.register("before-parameter-build.s3.HeadObject", overwrite)
+    try:
+        report = S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir)
+    finally:
+        s3.meta.events.unregister("before-parameter-build.s3.HeadObject", overwrite)
+    assert not report.ok
+    assert [f.key for f in report.failed] == [target]
+    assert "no SHA-256" in report.failed[0].reason
+    assert target not in report.uploaded
+    assert len(report.uploaded) == 4
+    assert report.manifests == {}
+    assert not (dataset_dir / "train.s3.manifest").exists()
+    assert "ds1/train.s3.manifest" not in _keys(s3, bucket)

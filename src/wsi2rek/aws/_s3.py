@@ -382,11 +382,11 @@ class S3Uploader:
             )
             manifest_uris.clear()
         for split, text in rewritten.items():
+            if failed:  # an image (or a manifest) failed: publish no manifest pointing at it
+                break
             # The local *.s3.manifest is (re)written even when S3 already has it, so the
             # folder always shows what was uploaded.
             local_path = root / f"{split}.s3.manifest"
-            if failed:
-                break
             _atomic_write_text(local_path, text)
             if split not in manifest_todo:
                 continue
@@ -548,7 +548,11 @@ class S3Uploader:
             return "object missing after upload"
         remote = _remote_sha256(head)
         if remote is None:
-            return "the store returned neither a SHA-256 checksum nor the wsi2rek-sha256 metadata"
+            return (
+                "S3 returned no SHA-256 for the object (neither a whole-object checksum nor "
+                f"the {METADATA_SHA256} metadata): it was overwritten meanwhile, or the store "
+                "drops checksums and user metadata"
+            )
         if remote != item.sha256:
             return f"checksum mismatch after upload: local {item.sha256}, S3 {remote}"
         return None
