@@ -107,6 +107,9 @@ class TissueMask:
         window = self.mask[y0 : y0 + wy.size, x0 : x0 + wx.size]
         covered = float(wy @ window.astype(np.float64) @ wx)
         total = (box.width / dx) * (box.height / dy)
+        if total <= 0.0:
+            # A box so small that its area underflows: judge it by its centre.
+            return 1.0 if self.contains(box.center) else 0.0
         return min(max(covered / total, 0.0), 1.0)
 
     def contains(self, point: Point) -> bool:

@@ -153,3 +153,10 @@ def test_fraction_is_a_fraction_and_matches_pixel_mean(
     r0, r1 = sorted((int(coords[2]) // 10 % 5, int(coords[3]) // 10 % 5))
     whole = Box(c0 * 10, r0 * 10, (c1 + 1) * 10, (r1 + 1) * 10)
     assert tm.fraction(whole) == pytest.approx(array[r0 : r1 + 1, c0 : c1 + 1].mean())
+
+
+def test_fraction_of_a_box_whose_area_underflows_is_judged_by_its_centre() -> None:
+    mask = TissueMask(mask=np.ones((4, 4), dtype=bool), downsample=(16.0, 16.0), threshold=0.0)
+    tiny = Box(0.0, 0.0, 1e-180, 1e-180)  # not empty, but its area underflows to 0
+    assert mask.fraction(tiny) == 1.0
+    assert TissueMask(np.zeros((4, 4), dtype=bool), (16.0, 16.0), 0.0).fraction(tiny) == 0.0
