@@ -14,8 +14,7 @@ from botocore.awsrequest import AWSPreparedRequest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from wsi2rek.aws import S3Uploader, UploadReport
-from wsi2rek.aws._s3 import METADATA_SHA256, rewrite_manifest
+from wsi2rek.aws import METADATA_SHA256, S3Uploader, UploadReport, rewrite_manifest
 from wsi2rek.errors import AwsError, DatasetError, ManifestError
 
 if TYPE_CHECKING:

@@ -8,9 +8,7 @@ when none is given; ``endpoint_url`` and ``region_name`` are honoured everywhere
 from __future__ import annotations
 
 from wsi2rek.aws._clients import make_rekognition_client, make_s3_client, parse_s3_uri
-from wsi2rek.aws._images import MAX_IMAGE_BYTES, EncodedImage, ImageInput, encode_image
-from wsi2rek.aws._model import (
-    CustomLabelsModel,
+from wsi2rek.aws._evaluation import (
     EntryError,
     Evaluation,
     LabelMetrics,
@@ -18,11 +16,15 @@ from wsi2rek.aws._model import (
     extract_entry_errors,
     parse_evaluation_summary,
 )
+from wsi2rek.aws._images import MAX_IMAGE_BYTES, EncodedImage, ImageInput, encode_image
+from wsi2rek.aws._manifests import rewrite_manifest
+from wsi2rek.aws._model import CustomLabelsModel
 from wsi2rek.aws._project import CustomLabelsProject
-from wsi2rek.aws._s3 import S3Uploader, UploadFailure, UploadReport, rewrite_manifest
+from wsi2rek.aws._s3 import METADATA_SHA256, S3Uploader, UploadFailure, UploadReport
 
 __all__ = [
     "MAX_IMAGE_BYTES",
+    "METADATA_SHA256",
     "CustomLabelsModel",
     "CustomLabelsProject",
     "EncodedImage",

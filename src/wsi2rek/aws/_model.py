@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,14 @@ from wsi2rek.aws._clients import (
     parse_s3_uri,
     wait_for_status,
 )
+from wsi2rek.aws._evaluation import (
+    EntryError,
+    Evaluation,
+    TrainingFailedError,
+    extract_entry_errors,
+    format_errors,
+    parse_evaluation_summary,
+)
 from wsi2rek.aws._images import ImageInput, encode_image, to_detection
 from wsi2rek.detection import Detection
 from wsi2rek.errors import AwsError
@@ -34,15 +42,7 @@ if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
     from mypy_boto3_s3 import S3Client
 
-__all__ = [
-    "CustomLabelsModel",
-    "EntryError",
-    "Evaluation",
-    "LabelMetrics",
-    "TrainingFailedError",
-    "extract_entry_errors",
-    "parse_evaluation_summary",
-]
+__all__ = ["CustomLabelsModel"]
 
 _log = logging.getLogger("wsi2rek.aws")
 
@@ -50,189 +50,6 @@ _VERSION_ARN = re.compile(
     r"^(?P<prefix>arn:[\w-]+:rekognition:[\w-]+:\d{12}:project)/(?P<project>[^/]+)"
     r"/version/(?P<version>[^/]+)/\d+$"
 )
-
-_TRAINED = ("TRAINING_COMPLETED", "STOPPED", "RUNNING", "COPYING_COMPLETED")
-
-
-# --- value types -----------------------------------------------------------------------------
-
-
-@attrs.frozen
-class EntryError:
-    """One per-line (or whole-manifest) error the service reported."""
-
-    code: str
-    message: str
-    source_ref: str | None = None
-
-
-class TrainingFailedError(AwsError):
-    """Training (or a dataset import) failed; ``entry_errors`` holds the first line errors."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        operation: str,
-        resource: str,
-        code: str,
-        entry_errors: Sequence[EntryError] = (),
-    ) -> None:
-        super().__init__(message, operation=operation, resource=resource, code=code)
-        self.entry_errors = tuple(entry_errors)
-
-
-@attrs.frozen
-class LabelMetrics:
-    """Test-set metrics of one label, from the evaluation summary file.
-
-    ``threshold`` is the service's "assumed threshold" (0-1): the F1-optimal confidence
-    on the test set. Pass :attr:`min_confidence` (percent) to :meth:`CustomLabelsModel.detect`.
-    """
-
-    label: str
-    precision: float | None
-    recall: float | None
-    f1: float | None
-    threshold: float | None
-    testing_images: int | None = None
-
-    @property
-    def min_confidence(self) -> float | None:
-        """The assumed threshold in percent, the unit ``MinConfidence`` uses."""
-        return None if self.threshold is None else self.threshold * 100.0
-
-
-@attrs.frozen
-class Evaluation:
-    """A model's evaluation: the F1 score plus, when readable, per-label metrics."""
-
-    f1: float | None
-    precision: float | None = None
-    recall: float | None = None
-    labels: tuple[LabelMetrics, ...] = ()
-    training_images: int | None = None
-    testing_images: int | None = None
-    summary_uri: str | None = None
-
-    def label(self, name: str) -> LabelMetrics:
-        """The metrics of label ``name``.
-
-        Raises:
-            KeyError: No such label in the summary (the message lists the known ones).
-        """
-        for metrics in self.labels:
-            if metrics.label == name:
-                return metrics
-        known = ", ".join(m.label for m in self.labels) or "none"
-        raise KeyError(f"label {name!r} not in the evaluation (labels: {known})")
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary."""
-        return attrs.asdict(self)
-
-
-def _num(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
-
-
-def parse_evaluation_summary(summary: Mapping[str, Any], *, f1: float | None) -> Evaluation:
-    """Parse an ``EvaluationSummary-<project>-<version>.json`` document.
-
-    Args:
-        summary: The decoded JSON.
-        f1: ``EvaluationResult.F1Score`` from ``DescribeProjectVersions`` (used when the
-            summary has no aggregated F1).
-
-    Returns:
-        The typed evaluation.
-    """
-    aggregated = (summary.get("AggregatedEvaluationResults") or {}).get("Metrics") or {}
-    details = summary.get("EvaluationDetails") or {}
-    labels = []
-    for entry in summary.get("LabelEvaluationResults") or []:
-        metrics = entry.get("Metrics") or {}
-        threshold = _num(metrics.get("Threshold"))
-        if threshold is not None and threshold > 1.0:  # some tools write percent
-            threshold /= 100.0
-        testing = entry.get("NumberOfTestingImages")
-        labels.append(
-            LabelMetrics(
-                label=str(entry.get("Label", "")),
-                precision=_num(metrics.get("Precision")),
-                recall=_num(metrics.get("Recall")),
-                f1=_num(metrics.get("F1Score")),
-                threshold=threshold,
-                testing_images=int(testing) if isinstance(testing, int) else None,
-            )
-        )
-    agg_f1 = _num(aggregated.get("F1Score"))
-    training = details.get("NumberOfTrainingImages")
-    testing = details.get("NumberOfTestingImages")
-    return Evaluation(
-        f1=f1 if f1 is not None else agg_f1,
-        precision=_num(aggregated.get("Precision")),
-        recall=_num(aggregated.get("Recall")),
-        labels=tuple(labels),
-        training_images=int(training) if isinstance(training, int) else None,
-        testing_images=int(testing) if isinstance(testing, int) else None,
-    )
-
-
-def _walk_errors(node: object, source_ref: str | None, out: list[EntryError]) -> None:
-    if isinstance(node, dict):
-        ref = node.get("source-ref")
-        ref = ref if isinstance(ref, str) else source_ref
-        for key, value in node.items():
-            if key == "errors" and isinstance(value, list):
-                out.extend(
-                    EntryError(str(err["code"]), str(err.get("message", "")), ref)
-                    for err in value
-                    if isinstance(err, dict) and "code" in err
-                )
-            else:
-                _walk_errors(value, ref, out)
-    elif isinstance(node, list):
-        for item in node:
-            _walk_errors(item, source_ref, out)
-
-
-def extract_entry_errors(text: str, *, limit: int = 10) -> list[EntryError]:
-    """Collect ``{"code", "message"}`` errors from a validation manifest or dataset entries.
-
-    Accepts a JSON document (validation summary) or JSON lines (validation manifest,
-    ``ListDatasetEntries`` output); errors may sit at the top level or inside a label
-    attribute's metadata. Unparseable lines are ignored: this is best-effort diagnostics.
-
-    Args:
-        text: The document.
-        limit: Keep at most this many errors.
-
-    Returns:
-        The first ``limit`` errors, in document order.
-    """
-    out: list[EntryError] = []
-    try:
-        _walk_errors(json.loads(text), None, out)
-    except json.JSONDecodeError:
-        for line in text.splitlines():
-            try:
-                _walk_errors(json.loads(line), None, out)
-            except json.JSONDecodeError:
-                continue
-    return out[:limit]
-
-
-def _format_errors(errors: Sequence[EntryError]) -> str:
-    if not errors:
-        return ""
-    parts = []
-    for e in errors[:5]:
-        where = f" ({e.source_ref})" if e.source_ref else ""
-        what = f": {e.message}" if e.message else ""
-        parts.append(f"{e.code}{where}{what}")
-    shown = "; ".join(parts)
-    return f"; first errors: {shown}"
 
 
 # --- the model -------------------------------------------------------------------------------
@@ -408,7 +225,7 @@ class CustomLabelsModel:
         errors = self.validation_errors()
         return TrainingFailedError(
             f"training of {self.arn} ended in {status}: {message or 'no status message'}"
-            f"{_format_errors(errors)}",
+            f"{format_errors(errors)}",
             operation="CreateProjectVersion",
             resource=self.arn,
             code=status,
@@ -458,7 +275,8 @@ class CustomLabelsModel:
                 resource=self.arn,
                 code="NoEvaluation",
             )
-        f1 = _num(result.get("F1Score"))
+        score = result.get("F1Score")
+        f1 = float(score) if isinstance(score, int | float) else None
         obj = (result.get("Summary") or {}).get("S3Object") or {}
         if "Bucket" not in obj or "Name" not in obj:
             return Evaluation(f1=f1)

@@ -15,12 +15,8 @@ from wsi2rek.aws._clients import (
     parse_s3_uri,
     wait_for_status,
 )
-from wsi2rek.aws._model import (
-    CustomLabelsModel,
-    TrainingFailedError,
-    _format_errors,
-    extract_entry_errors,
-)
+from wsi2rek.aws._evaluation import TrainingFailedError, extract_entry_errors, format_errors
+from wsi2rek.aws._model import CustomLabelsModel
 from wsi2rek.errors import AwsError
 
 if TYPE_CHECKING:
@@ -206,7 +202,7 @@ class CustomLabelsProject:
         errors = extract_entry_errors("\n".join(entries))
         return TrainingFailedError(
             f"{kind} dataset from {source} ended in {status}: {message or 'no status message'}"
-            f"{_format_errors(errors)}; fix the manifest (`wsi2rek validate`), delete the "
+            f"{format_errors(errors)}; fix the manifest (`wsi2rek validate`), delete the "
             "dataset and retry",
             operation="CreateDataset",
             resource=arn,

@@ -22,12 +22,9 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import hashlib
-import json
 import logging
-import os
-import tempfile
 import urllib.parse
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,12 +33,13 @@ import botocore.exceptions
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
 from wsi2rek.aws._clients import aws_error, error_code, make_s3_client
-from wsi2rek.errors import DatasetError, ManifestError
+from wsi2rek.aws._manifests import atomic_write_text, rewrite_manifest
+from wsi2rek.errors import DatasetError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["METADATA_SHA256", "S3Uploader", "UploadFailure", "UploadReport", "rewrite_manifest"]
+__all__ = ["METADATA_SHA256", "S3Uploader", "UploadFailure", "UploadReport"]
 
 _log = logging.getLogger("wsi2rek.aws")
 
@@ -151,88 +149,6 @@ def _remote_sha256(head: Mapping[str, Any]) -> str | None:
     metadata = head.get("Metadata") or {}
     value = metadata.get(METADATA_SHA256)
     return value if isinstance(value, str) else None
-
-
-def rewrite_manifest(
-    text: str,
-    *,
-    base_uri: str,
-    path: str | Path = "<manifest>",
-    known: Collection[str] | None = None,
-) -> str:
-    """Rewrite every relative ``source-ref`` of a manifest to ``base_uri + "/" + ref``.
-
-    Args:
-        text: The manifest (JSON lines).
-        base_uri: ``s3://bucket/prefix`` (no trailing slash needed).
-        path: The manifest's path, for error messages.
-        known: When given, the relative paths that will be uploaded; a ``source-ref``
-            outside it is an error (the manifest would point at a missing object).
-
-    Returns:
-        The rewritten manifest, one compact JSON object per line; blank lines dropped.
-
-    Raises:
-        ManifestError: A line is not a JSON object, has no ``source-ref``, or its
-            ``source-ref`` is absolute, leaves the dataset folder or is not in ``known``.
-    """
-    base = base_uri.rstrip("/")
-    out: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ManifestError(
-                f"{path}:{number}: not valid JSON ({exc.msg}); rebuild the dataset or run "
-                "`wsi2rek validate`",
-                path=path,
-                line=number,
-                code="ERROR_INVALID_JSON_LINE",
-            ) from exc
-        ref = record.get("source-ref") if isinstance(record, dict) else None
-        if not isinstance(ref, str):
-            raise ManifestError(
-                f"{path}:{number}: expected a JSON object with a string 'source-ref', found "
-                f"{line[:80]!r}",
-                path=path,
-                line=number,
-                code="ERROR_MISSING_SOURCE_REF",
-            )
-        if not ref.startswith("s3://"):
-            parts = Path(ref).parts
-            if Path(ref).is_absolute() or ".." in parts or not parts:
-                raise ManifestError(
-                    f"{path}:{number}: source-ref {ref!r} must be relative to the dataset "
-                    "folder (like images/train/x.png) to be uploaded",
-                    path=path,
-                    line=number,
-                    code="ERROR_INVALID_SOURCE_REF_FORMAT",
-                )
-            relative = Path(ref).as_posix()
-            if known is not None and relative not in known:
-                raise ManifestError(
-                    f"{path}:{number}: source-ref {ref!r} names no file of the dataset "
-                    "folder; rebuild the dataset or restore the image",
-                    path=path,
-                    line=number,
-                    code="ERROR_INVALID_SOURCE_REF_FORMAT",
-                )
-            record["source-ref"] = f"{base}/{relative}"
-        out.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
-    return "".join(f"{line}\n" for line in out)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @attrs.frozen
@@ -387,7 +303,7 @@ class S3Uploader:
             # The local *.s3.manifest is (re)written even when S3 already has it, so the
             # folder always shows what was uploaded.
             local_path = root / f"{split}.s3.manifest"
-            _atomic_write_text(local_path, text)
+            atomic_write_text(local_path, text)
             if split not in manifest_todo:
                 continue
             item = _LocalFile(

@@ -1,0 +1,95 @@
+"""Rewrite a dataset's manifests for S3: relative ``source-ref`` values become S3 URIs."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Collection
+from pathlib import Path
+
+from wsi2rek.errors import ManifestError
+
+__all__ = ["atomic_write_text", "rewrite_manifest"]
+
+
+def rewrite_manifest(
+    text: str,
+    *,
+    base_uri: str,
+    path: str | Path = "<manifest>",
+    known: Collection[str] | None = None,
+) -> str:
+    """Rewrite every relative ``source-ref`` of a manifest to ``base_uri + "/" + ref``.
+
+    Args:
+        text: The manifest (JSON lines).
+        base_uri: ``s3://bucket/prefix`` (no trailing slash needed).
+        path: The manifest's path, for error messages.
+        known: When given, the relative paths that will be uploaded; a ``source-ref``
+            outside it is an error (the manifest would point at a missing object).
+
+    Returns:
+        The rewritten manifest, one compact JSON object per line; blank lines dropped.
+
+    Raises:
+        ManifestError: A line is not a JSON object, has no ``source-ref``, or its
+            ``source-ref`` is absolute, leaves the dataset folder or is not in ``known``.
+    """
+    base = base_uri.rstrip("/")
+    out: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ManifestError(
+                f"{path}:{number}: not valid JSON ({exc.msg}); rebuild the dataset or run "
+                "`wsi2rek validate`",
+                path=path,
+                line=number,
+                code="ERROR_INVALID_JSON_LINE",
+            ) from exc
+        ref = record.get("source-ref") if isinstance(record, dict) else None
+        if not isinstance(ref, str):
+            raise ManifestError(
+                f"{path}:{number}: expected a JSON object with a string 'source-ref', found "
+                f"{line[:80]!r}",
+                path=path,
+                line=number,
+                code="ERROR_MISSING_SOURCE_REF",
+            )
+        if not ref.startswith("s3://"):
+            parts = Path(ref).parts
+            if Path(ref).is_absolute() or ".." in parts or not parts:
+                raise ManifestError(
+                    f"{path}:{number}: source-ref {ref!r} must be relative to the dataset "
+                    "folder (like images/train/x.png) to be uploaded",
+                    path=path,
+                    line=number,
+                    code="ERROR_INVALID_SOURCE_REF_FORMAT",
+                )
+            relative = Path(ref).as_posix()
+            if known is not None and relative not in known:
+                raise ManifestError(
+                    f"{path}:{number}: source-ref {ref!r} names no file of the dataset "
+                    "folder; rebuild the dataset or restore the image",
+                    path=path,
+                    line=number,
+                    code="ERROR_INVALID_SOURCE_REF_FORMAT",
+                )
+            record["source-ref"] = f"{base}/{relative}"
+        out.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+    return "".join(f"{line}\n" for line in out)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
