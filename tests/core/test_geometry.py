@@ -2,16 +2,12 @@ from __future__ import annotations
 
 import math
 import pickle
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).parent))
-from strategies import boxes, points, sizes
-
+from tests.core.strategies import boxes, points, sizes
 from wsi2rek.geometry import Box, Point
 
 

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-sys.path.insert(0, str(Path(__file__).parent))
-from slide_cases import SlideCase
-
+from tests.slides.slide_cases import SlideCase
 from wsi2rek.slides import open_slide
 from wsi2rek.testing import make_image, make_slide
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parent))
-from slide_cases import SlideCase
-
+from tests.slides.slide_cases import SlideCase
 from wsi2rek.errors import (
     RegionError,
     SlideNotFoundError,

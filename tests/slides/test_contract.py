@@ -5,9 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
-import sys
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,9 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-sys.path.insert(0, str(Path(__file__).parent))
-from slide_cases import SlideCase
-
+from tests.slides.slide_cases import SlideCase
 from wsi2rek.slides import OpenSlideSource, PillowSlideSource, SlideSource, open_slide
 
 if TYPE_CHECKING:
