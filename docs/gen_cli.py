@@ -60,8 +60,14 @@ def iter_commands(
             yield from iter_commands(sub, (*path, name))
 
 
+def _text(text: str) -> str:
+    """One line of Markdown: whitespace folded, ``<``/``>``/``&`` escaped (not HTML)."""
+    folded = " ".join(text.split())
+    return folded.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", r"\|")
+    return _text(text).replace("|", r"\|")
 
 
 def _option_rows(parser: argparse.ArgumentParser) -> list[str]:
@@ -130,14 +136,14 @@ def cli_reference(parser: argparse.ArgumentParser) -> str:
         parts += [f"{level} `wsi2rek {title}` {{#{'-'.join(path)}}}", ""]
         description = sub.description or help_text
         if description:
-            parts += [" ".join(description.split()), ""]
+            parts += [_text(description), ""]
         parts += ["```text", sub.format_usage().strip(), "```", ""]
         rows = _option_rows(sub)
         if rows:
             parts += ["| Argument | Value | Default | Description |", "|---|---|---|---|"]
             parts += [*rows, ""]
         if sub.epilog:
-            parts += [" ".join(sub.epilog.split()), ""]
+            parts += [_text(sub.epilog), ""]
     return "\n".join(parts).rstrip() + "\n"
 
 

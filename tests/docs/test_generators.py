@@ -32,7 +32,7 @@ hooks = load("hooks")
 def toy_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toy")
     sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="build things", description="Build the things.")
+    build = sub.add_parser("build", help="build <things>", description="Build the things & more.")
     build.add_argument("src", help="input folder")
     build.add_argument("--size", type=int, default=512, help="patch size (default %(default)s)")
     build.add_argument("--policy", choices=["reject", "clip"], default="reject")
@@ -54,7 +54,8 @@ def test_cli_reference_lists_commands_options_defaults_and_choices() -> None:
     assert "**required** repeatable a \\| separated spec" in text
     assert "| `--json` |  |  | print JSON |" in text
     assert "| `src` | `src` |  | input folder |" in text
-    assert "Build the things." in text
+    assert "Build the things &amp; more." in text
+    assert "- [`build`](#build): build &lt;things&gt;" in text  # not read as HTML
     assert "usage: toy build" in text
 
 
@@ -82,6 +83,7 @@ def test_real_cli_reference_documents_every_subcommand_and_option(tmp_path: Path
                 assert f"`{flag}`" in text, (path, flag)
 
 
+@pytest.mark.slow
 def test_figures_are_generated_valid_small_and_deterministic(tmp_path: Path) -> None:
     paths = gen_figures.generate(tmp_path)
     assert {p.name for p in paths} == set(gen_figures.FIGURES)

@@ -136,7 +136,21 @@ def test_docs_have_pages() -> None:
     assert len(PAGES) >= 10, PAGES
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+#: Pages whose code takes more than a few seconds (they build datasets or run the demo).
+SLOW_PAGES = {"getting-started.md", "howto/mitos-wsi-cmc.md"}
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param(
+            p,
+            id=str(p.relative_to(DOCS)),
+            marks=[pytest.mark.slow] if str(p.relative_to(DOCS)) in SLOW_PAGES else [],
+        )
+        for p in PAGES
+    ],
+)
 def test_code_blocks_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     document = SYBIL.parse(page)
