@@ -132,7 +132,7 @@ def test_tps_limit_is_respected_and_nearly_reached(cell_slide: Path) -> None:
     # n calls need n - 1 intervals of 25 ms: never faster than the limit.
     assert stamps[-1] - stamps[0] >= (n - 1) / 40.0 - 0.01
     assert result.achieved_tps is not None
-    assert result.achieved_tps <= 40.0 * n / (n - 1) + 0.5, result.achieved_tps
+    assert result.achieved_tps <= 40.0 * 1.03, result.achieved_tps
     # Loose: CI machines are shared; bench/detect_throughput.py measures the ratio closely.
     assert result.achieved_tps >= 40.0 * 0.6, result.achieved_tps
     assert result.max_tps == 40.0

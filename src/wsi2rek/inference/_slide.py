@@ -46,8 +46,8 @@ class SlideDetections:
         tiles_failed: Tiles whose detector call failed (``on_error="skip"``).
         raw_detections: Detections before merging (after ``min_confidence``).
         elapsed_s: Wall-clock seconds of the whole call.
-        achieved_tps: Detector calls per second during the detection phase, or None
-            when no tile ran.
+        achieved_tps: Detector calls per second, measured between the first and the last
+            call start (what ``max_tps`` limits), or None when fewer than two calls ran.
         max_tps: The TPS limit that applied, if any.
         failed: ``(x, y, width, height)`` level-0 windows of the failed tiles.
     """
@@ -356,13 +356,15 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
             limiter = RateLimiter(max_tps) if max_tps is not None else None
             bar = _progress(progress, len(todo), source.path.name, cached)
 
+            starts: list[float] = []  # list.append is atomic: safe from the workers
+
             def run(t: Tile) -> list[Detection]:
                 image = source.read_region(t.x, t.y, t.width, t.height, t.level)
                 if limiter is not None:
                     limiter.acquire()
+                starts.append(time.perf_counter())
                 return list(fn(image))
 
-            run_started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=concurrency) as pool:
                 # Submit lazily, a few per worker, so stopping on an error is quick and
                 # a huge slide does not queue millions of futures.
@@ -415,7 +417,6 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
                 finally:
                     if bar is not None:
                         bar.close()
-            run_elapsed = time.perf_counter() - run_started
         ran = len(pending) - len(failed)
         mapped: list[Detection] = []
         partial: list[bool] = []
@@ -449,10 +450,18 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
         tiles_failed=len(failed),
         raw_detections=len(mapped),
         elapsed_s=time.perf_counter() - started,
-        achieved_tps=(len(pending) / run_elapsed) if pending and run_elapsed > 0 else None,
+        achieved_tps=_call_rate(starts),
         max_tps=max_tps,
         failed=tuple(t.window for t in failed),
     )
+
+
+def _call_rate(starts: Sequence[float]) -> float | None:
+    """Calls per second between the first and the last call start (None below 2 calls)."""
+    if len(starts) < 2:
+        return None
+    span = max(starts) - min(starts)
+    return (len(starts) - 1) / span if span > 0 else None
 
 
 def _progress(enabled: bool, total: int, name: str, initial: int) -> Any:
