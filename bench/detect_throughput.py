@@ -12,8 +12,8 @@ whose dark cells are placed ON tile borders and corners, in one run:
     threads, no limiter (read, call, map); its TPS, and the speed-up of (a) over it;
 (c) ``cpu``: process CPU per tile minus the detector's own CPU (``time.thread_time``
     inside each call) for (a) and (b), and the CPU of decoding one tile alone
-    (``read_region``, measured separately). wsi2rek's own overhead = (a) minus the
-    decode (target < 5 ms), and (a) minus (b); decoding a 1024 px JPEG tile is
+    (``read_region``, measured separately). wsi2rek's own overhead = (a) minus (b)
+    (target < 5 ms; also shown: (a) minus the decode); decoding a 1024 px JPEG tile is
     OpenSlide's cost and is paid by any tiler (the baseline included);
 (d) ``duplicates``: the demo ``BlobDetector`` on every tile (no latency); per painted
     cell, the detections within 12 px after merging; duplicate rate = extra detections /
@@ -203,7 +203,10 @@ def main() -> None:
         decode_cpu, decode_wall = decode_per_tile(path)
         decode_ms = decode_cpu * 1000
         duplicates = run_duplicates(path, cells, folder / "tiles.jsonl", (width, height))
-    overhead = limited["cpu_ms_per_tile"] - decode_ms
+    # The naive loop reads and maps the same tiles: the difference is wsi2rek's own work
+    # (threads, limiter, merging). The separately measured decode is noisier (other
+    # processes, caches) and is shown for scale.
+    overhead = limited["cpu_ms_per_tile"] - baseline["cpu_ms_per_tile"]
     report: dict[str, Any] = {
         "bench": "detect_throughput",
         "quick": args.quick,
@@ -226,9 +229,7 @@ def main() -> None:
             "wsi2rek_ms_per_tile_incl_decode": limited["cpu_ms_per_tile"],
             "baseline_ms_per_tile_incl_decode": baseline["cpu_ms_per_tile"],
             "overhead_cpu_ms_per_tile": round(overhead, 3),
-            "overhead_vs_baseline_cpu_ms_per_tile": round(
-                limited["cpu_ms_per_tile"] - baseline["cpu_ms_per_tile"], 3
-            ),
+            "overhead_vs_decode_cpu_ms_per_tile": round(limited["cpu_ms_per_tile"] - decode_ms, 3),
         },
         "duplicates": duplicates,
         "targets": TARGETS,
