@@ -193,3 +193,18 @@ def test_performance_page_keeps_lead_placeholders_with_commands() -> None:
     assert text.count("<!-- lead: figures -->") >= 3
     for bench in ("build_throughput.py", "detect_throughput.py", "sliderunner_load.py"):
         assert f"python bench/{bench}" in text
+
+
+def test_every_public_module_has_an_api_reference_page() -> None:
+    package = ROOT / "src" / "wsi2rek"
+    public = {
+        path.stem if path.is_file() else path.name
+        for path in package.iterdir()
+        if not path.name.startswith(("_", "."))
+        and (path.suffix == ".py" or (path / "__init__.py").exists())
+    } - {"cli"}  # the command line has its own generated reference page
+    documented = set()
+    for page in (DOCS / "reference").glob("*.md"):
+        documented |= set(re.findall(r"^::: wsi2rek\.(\w+)", page.read_text("utf-8"), re.MULTILINE))
+    missing = public - documented
+    assert not missing, f"no API reference page for wsi2rek.{sorted(missing)}"
