@@ -230,3 +230,19 @@ def test_wait_failed_status_carries_message() -> None:
     assert info.value.code == "FAILED"
     assert "no capacity" in str(info.value)
     assert "arn:x" in str(info.value)
+
+
+def test_default_clients_honour_endpoint_region_and_retries() -> None:
+    from wsi2rek.aws import make_rekognition_client, make_s3_client
+
+    rek = make_rekognition_client(
+        endpoint_url="http://127.0.0.1:9", region_name="eu-west-1", max_pool_connections=32
+    )
+    assert rek.meta.endpoint_url == "http://127.0.0.1:9"
+    assert rek.meta.region_name == "eu-west-1"
+    rek_config = vars(rek.meta.config)  # botocore-stubs does not declare Config's fields
+    assert rek_config["max_pool_connections"] == 32
+    assert rek_config["retries"] == {"mode": "standard", "total_max_attempts": 10}
+    s3 = make_s3_client(endpoint_url="http://127.0.0.1:9", region_name="eu-west-1")
+    assert s3.meta.endpoint_url == "http://127.0.0.1:9"
+    assert vars(s3.meta.config)["retries"]["mode"] == "standard"

@@ -1,6 +1,7 @@
-"""Opt-in test against real AWS: WSI2REK_AWS_TESTS=1 and WSI2REK_AWS_BUCKET=<your bucket>.
+"""Opt-in test against real AWS: WSI2REK_AWS_TESTS=1 (and optionally WSI2REK_AWS_BUCKET).
 
-Uploads a tiny dataset, creates a Custom Labels project with TRAIN and TEST datasets from
+Without WSI2REK_AWS_BUCKET a temporary bucket is created and deleted. Uploads a tiny
+dataset, creates a Custom Labels project with TRAIN and TEST datasets from
 it, and deletes everything again (also when an assertion fails). It neither trains nor
 starts a model: the cost is a few S3 requests. See docs/guide/aws-setup.md.
 """
@@ -23,17 +24,34 @@ pytestmark = [
     pytest.mark.aws,
     pytest.mark.skipif(
         os.environ.get("WSI2REK_AWS_TESTS") != "1",
-        reason="talks to real AWS; set WSI2REK_AWS_TESTS=1 and WSI2REK_AWS_BUCKET to run",
+        reason="talks to real AWS; set WSI2REK_AWS_TESTS=1 to run (see docs/guide/aws-setup.md)",
     ),
 ]
 
 
 @pytest.fixture
-def real_bucket() -> str:
-    bucket = os.environ.get("WSI2REK_AWS_BUCKET")
-    if not bucket:
-        pytest.fail("WSI2REK_AWS_BUCKET must name a bucket you own in the test region")
-    return bucket
+def real_bucket() -> Iterator[str]:
+    """WSI2REK_AWS_BUCKET, or a temporary bucket created (and deleted) for the test."""
+    from wsi2rek.aws import make_s3_client
+
+    given = os.environ.get("WSI2REK_AWS_BUCKET")
+    if given:
+        yield given
+        return
+    s3 = make_s3_client()
+    region = s3.meta.region_name
+    name = f"wsi2rek-test-{uuid.uuid4().hex[:12]}"
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=name)
+    else:
+        s3.create_bucket(
+            Bucket=name,
+            CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+        )
+    try:
+        yield name
+    finally:
+        s3.delete_bucket(Bucket=name)
 
 
 @pytest.fixture

@@ -87,6 +87,7 @@ def make_rekognition_client(
     region_name: str | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     retry_mode: RetryMode = "standard",
+    max_pool_connections: int = 10,
     session: boto3.session.Session | None = None,
 ) -> RekognitionClient:
     """Create a Rekognition client with a retry configuration (see :func:`make_s3_client`).
@@ -96,6 +97,8 @@ def make_rekognition_client(
         region_name: The region; boto3's usual resolution (env, profile) when None.
         max_attempts: Attempts per call, first one included.
         retry_mode: botocore's ``standard`` or ``adaptive``.
+        max_pool_connections: HTTP connection pool size; raise it to at least the number
+            of threads calling ``detect`` at once (e.g. ``detect_slide``'s concurrency).
         session: The boto3 session to use; a new default session when None.
 
     Returns:
@@ -105,7 +108,9 @@ def make_rekognition_client(
         "rekognition",
         endpoint_url=endpoint_url,
         region_name=region_name,
-        config=_config(max_attempts, retry_mode),
+        config=_config(max_attempts, retry_mode).merge(
+            botocore.config.Config(max_pool_connections=max_pool_connections)
+        ),
     )
 
 
