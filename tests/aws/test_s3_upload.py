@@ -304,3 +304,13 @@ def test_an_object_overwritten_before_verification_is_failed_not_uploaded(
     assert report.manifests == {}
     assert not (dataset_dir / "train.s3.manifest").exists()
     assert "ds1/train.s3.manifest" not in _keys(s3, bucket)
+
+
+def test_progress_bar_goes_to_stderr(
+    s3: S3Client, bucket: str, dataset_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir, progress=True)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "upload" in err
+    assert "5/5" in err
