@@ -25,7 +25,6 @@ import argparse
 import concurrent.futures as cf
 import io
 import json
-import multiprocessing
 import os
 import platform
 import shutil
@@ -41,6 +40,7 @@ import psutil  # type: ignore[import-untyped]  # no stubs installed; bench only
 from PIL import Image
 
 from wsi2rek.dataset import build_dataset
+from wsi2rek.dataset._build import _mp_context
 from wsi2rek.geometry import Box
 from wsi2rek.sampling._plan import LabeledBox, PatchPlan, PatchSpec
 
@@ -49,22 +49,34 @@ TARGETS = {"png_vs_blog_2w": 4.5, "jpeg_vs_blog_2w": 12.0, "scaling_2v1": 1.7, "
 
 
 class PeakRss:
-    """Samples the summed RSS of this process and all its descendants in a thread."""
+    """Samples this process and all its descendants in a thread: summed RSS and CPU time.
+
+    Worker processes may be grandchildren (started by a forkserver), so CPU time is read
+    from each descendant with psutil rather than from ``RUSAGE_CHILDREN``.
+    """
 
     def __init__(self, interval: float = 0.02) -> None:
         self.interval = interval
         self.peak = 0
+        self._first: dict[tuple[int, float], float] = {}
+        self._last: dict[tuple[int, float], float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> int:
         me = psutil.Process()
-        total = int(me.memory_info().rss)
-        for child in me.children(recursive=True):
+        total = 0
+        for proc in [me, *me.children(recursive=True)]:
             try:
-                total += int(child.memory_info().rss)
+                with proc.oneshot():
+                    total += int(proc.memory_info().rss)
+                    times = proc.cpu_times()
+                    key = (proc.pid, proc.create_time())
             except psutil.Error:
                 continue
+            cpu = float(times.user + times.system)
+            self._first.setdefault(key, cpu)
+            self._last[key] = cpu
         return total
 
     def _run(self) -> None:
@@ -74,16 +86,25 @@ class PeakRss:
 
     def __enter__(self) -> PeakRss:
         self.peak = self._sample()
+        self._baseline = set(self._first)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self.peak = max(self.peak, self._sample())
 
     @property
     def mb(self) -> float:
         return round(self.peak / 2**20, 1)
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time used during the run by this process and every descendant seen."""
+        return sum(
+            self._last[k] - (self._first[k] if k in self._baseline else 0.0) for k in self._last
+        )
 
 
 def make_plan(slide: Path, width: int, height: int, n: int, seed: int) -> PatchPlan:
@@ -137,8 +158,8 @@ def build_blog(plan: PatchPlan, out: Path, workers: int, batch: int = 16) -> Non
     slide = next(iter(plan.slide_paths.values()))
     windows = [(f"{p.name}.png", int(p.window.left), int(p.window.top)) for p in plan.patches]
     chunks = [windows[i : i + batch] for i in range(0, len(windows), batch)]
-    ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    # the same start method as wsi2rek's pool, so both pay the same start-up cost
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
         futures = [pool.submit(_blog_batch, slide, str(out), c) for c in chunks]
         for f in futures:
             f.result()
@@ -147,12 +168,31 @@ def build_blog(plan: PatchPlan, out: Path, workers: int, batch: int = 16) -> Non
 # --- driver --------------------------------------------------------------------------
 
 
-def timed(fn: Callable[[], object], n: int) -> dict[str, Any]:
+def measure(fn: Callable[[], object], n: int) -> dict[str, Any]:
+    """Wall-clock time, CPU ms per patch (all processes) and peak RSS of one run.
+
+    CPU time per patch hardly depends on what else runs on the machine, so it shows the
+    cost of each pipeline even when other load disturbs the wall-clock figures.
+    """
     with PeakRss() as rss:
         start = time.perf_counter()
         fn()
         seconds = time.perf_counter() - start
-    return {"seconds": round(seconds, 3), "patches_per_s": round(n / seconds, 2), "peak_mb": rss.mb}
+    return {
+        "seconds": round(seconds, 3),
+        "patches_per_s": round(n / seconds, 2),
+        "cpu_ms_per_patch": round(1000 * rss.cpu_seconds / n, 2),
+        "peak_mb": rss.mb,
+    }
+
+
+def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fastest run, with the lowest CPU cost and the highest peak seen."""
+    out = dict(min(runs, key=lambda r: r["seconds"]))
+    out["cpu_ms_per_patch"] = min(r["cpu_ms_per_patch"] for r in runs)
+    out["peak_mb"] = max(r["peak_mb"] for r in runs)
+    out["runs"] = len(runs)
+    return out
 
 
 def folder_mb(path: Path) -> float:
@@ -165,6 +205,7 @@ def main() -> None:
     parser.add_argument("--patches", type=int, help="patches in the throughput plan")
     parser.add_argument("--memory-patches", type=int, help="patches in the memory run")
     parser.add_argument("--workdir", type=Path, help="keep files here (default: a temp dir)")
+    parser.add_argument("--repeat", type=int, default=1, help="best of N interleaved runs")
     args = parser.parse_args()
     n = args.patches or (120 if args.quick else 600)
     n_mem = args.memory_patches or (2000 if args.quick else 10_000)
@@ -180,33 +221,45 @@ def main() -> None:
         cells = [(float(x), float(y)) for x, y in rng.uniform((0, 0), (width, height), (400, 2))]
         make_slide(slide, width, height, tissue="full", cells=cells, seed=7)
     plan = make_plan(slide, width, height, n, seed=0)
+    load_before = [round(x, 2) for x in os.getloadavg()]
     results: dict[str, dict[str, Any]] = {"blog": {}, "png": {}, "jpeg": {}}
     sizes: dict[str, float] = {}
-    for workers in (1, 2):
-        for variant in ("blog", "png", "jpeg"):
-            out = tmp / f"{variant}_{workers}w"
-            shutil.rmtree(out, ignore_errors=True)
+    runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    # repeats are interleaved so that a burst of other load hits every variant alike
+    for _ in range(args.repeat):
+        for workers in (1, 2):
+            for variant in ("blog", "png", "jpeg"):
+                out = tmp / f"{variant}_{workers}w"
+                shutil.rmtree(out, ignore_errors=True)
 
-            def run(variant: str = variant, out: Path = out, workers: int = workers) -> None:
-                if variant == "blog":
-                    build_blog(plan, out / "images", workers)
-                else:
-                    build_dataset(
-                        plan,
-                        out,
-                        image_format="png" if variant == "png" else "jpeg",
-                        quality=90,
-                        workers=workers,
-                        preview=False,
-                    )
+                def run(variant: str = variant, out: Path = out, workers: int = workers) -> None:
+                    if variant == "blog":
+                        build_blog(plan, out / "images", workers)
+                    else:
+                        build_dataset(
+                            plan,
+                            out,
+                            image_format="png" if variant == "png" else "jpeg",
+                            quality=90,
+                            workers=workers,
+                            preview=False,
+                        )
 
-            results[variant][str(workers)] = timed(run, n)
-            sizes[variant] = folder_mb(out / "images")
+                runs.setdefault((variant, workers), []).append(measure(run, n))
+                sizes[variant] = folder_mb(out / "images")
+    for (variant, workers), measured in runs.items():
+        results[variant][str(workers)] = best(measured)
     ratios = {
         f"{v}_vs_blog": {
             w: round(results["blog"][w]["seconds"] / results[v][w]["seconds"], 2)
             for w in ("1", "2")
         }
+        for v in ("png", "jpeg")
+    }
+    cpu_ratios = {
+        f"{v}_vs_blog": round(
+            results["blog"]["1"]["cpu_ms_per_patch"] / results[v]["1"]["cpu_ms_per_patch"], 2
+        )
         for v in ("png", "jpeg")
     }
     scaling = {
@@ -215,20 +268,26 @@ def main() -> None:
     mem_plan = make_plan(slide, width, height, n_mem, seed=1)
     mem_out = tmp / "memory_run"
     shutil.rmtree(mem_out, ignore_errors=True)
-    memory = timed(
+    memory = measure(
         lambda: build_dataset(mem_plan, mem_out, image_format="jpeg", workers=2, preview=False),
         n_mem,
     )
     memory["patches"] = n_mem
     small_peak = max(results["jpeg"]["2"]["peak_mb"], results["png"]["2"]["peak_mb"])
     report = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_before": load_before,
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
         "slide": {"width": width, "height": height, "path": str(slide)},
         "patches": n,
         "patch_size": PATCH,
         "results": results,
         "images_mb": sizes,
         "ratio_to_blog": ratios,
+        "cpu_cost_ratio_to_blog": cpu_ratios,
         "scaling_2_vs_1_workers": scaling,
         "memory_run": memory,
         "targets": {

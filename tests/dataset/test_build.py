@@ -160,13 +160,13 @@ def test_jpeg_output(slides: dict[str, str], tmp_path: Path) -> None:
 def test_rerun_after_lost_images_writes_only_those(slides: dict[str, str], tmp_path: Path) -> None:
     plan = make_plan(slides)
     out = tmp_path / "ds"
-    build_dataset(plan, out, workers=0)
+    build_dataset(plan, out, workers=0, preview=False)
     before = snapshot(out)
     lost = sorted((out / "images" / "train").iterdir())[:3]
     for p in lost:
         p.unlink()
     (out / "images" / "train" / ".stale.png.123.tmp").write_bytes(b"half")
-    summary = build_dataset(plan, out, workers=0)
+    summary = build_dataset(plan, out, workers=0, preview=False)
     assert summary.written == 3
     assert summary.reused == 9
     assert snapshot(out) == before
@@ -193,15 +193,15 @@ def test_interrupted_build_resumes_to_the_same_folder(
     slides: dict[str, str], tmp_path: Path
 ) -> None:
     plan = make_plan(slides)
-    build_dataset(plan, tmp_path / "reference", workers=0)
+    build_dataset(plan, tmp_path / "reference", workers=0, preview=False)
     out = tmp_path / "ds"
     with pytest.raises(OSError, match="worker lost"):
-        build_dataset(plan, out, executor=FailingExecutor(ok=2), batch_size=2)
+        build_dataset(plan, out, executor=FailingExecutor(ok=2), batch_size=2, preview=False)
     partial = list((out / "images").rglob("*.png"))
     assert len(partial) == 4
     assert not (out / "train.manifest").exists()
     assert json.loads((out / "dataset.json").read_text())["status"] == "building"
-    summary = build_dataset(plan, out, workers=0)
+    summary = build_dataset(plan, out, workers=0, preview=False)
     assert summary.written == 8
     assert snapshot(out) == snapshot(tmp_path / "reference")
 
