@@ -246,3 +246,23 @@ def test_default_clients_honour_endpoint_region_and_retries() -> None:
     s3 = make_s3_client(endpoint_url="http://127.0.0.1:9", region_name="eu-west-1")
     assert s3.meta.endpoint_url == "http://127.0.0.1:9"
     assert vars(s3.meta.config)["retries"]["mode"] == "standard"
+
+
+segment = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-.", min_size=1, max_size=12
+).filter(lambda s: s not in {".", ".."})
+
+
+@settings(max_examples=50, deadline=None)
+@given(parts=st.lists(segment, min_size=1, max_size=4), prefix=st.sampled_from(["", "p", "a/b"]))
+def test_rewritten_refs_are_base_plus_relative_path(parts: list[str], prefix: str) -> None:
+    from wsi2rek.aws import rewrite_manifest
+
+    ref = "/".join(["images", *parts])
+    base = f"s3://bkt/{prefix}".rstrip("/")
+    line = json.dumps({"source-ref": ref, "x": {"y": [1, 2]}})
+    out = rewrite_manifest(line + "\n", base_uri=base + "/", known={ref})
+    record = json.loads(out)
+    assert record == {"source-ref": f"{base}/{ref}", "x": {"y": [1, 2]}}
+    assert out.endswith("\n")
+    assert out.count("\n") == 1
