@@ -152,10 +152,9 @@ class Box:
     def intersects(self, other: Box) -> bool:
         """True when the two boxes overlap with positive area."""
         # Same rule as intersection(): an empty box overlaps nothing.
-        return (
-            max(self.left, other.left) < min(self.right, other.right)
-            and max(self.top, other.top) < min(self.bottom, other.bottom)
-        )
+        return max(self.left, other.left) < min(self.right, other.right) and max(
+            self.top, other.top
+        ) < min(self.bottom, other.bottom)
 
     def contains(self, other: Box | Point, margin: float = 0.0) -> bool:
         """True when ``other`` lies inside this box shrunk by ``margin`` on every side.
