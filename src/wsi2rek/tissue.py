@@ -181,6 +181,22 @@ def clean_mask(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
     return _erode(_dilate(opened))
 
 
+def _auto_threshold(saturation: NDArray[np.uint8], min_saturation: float) -> float:
+    """Otsu's threshold, floored at ``min_saturation``, unless the image has no glass.
+
+    Otsu always splits the histogram in two. On a slide covered by tissue edge to edge
+    there is no glass class, and Otsu would split tissue from its darkest, most saturated
+    parts (nuclei, mitoses), marking most tissue as background. When the pixels Otsu puts
+    below its threshold are themselves clearly saturated (median above twice the floor),
+    there is no glass to separate, so the floor is used instead.
+    """
+    level = max(otsu_threshold(saturation), min_saturation)
+    below = saturation[saturation <= level]
+    if below.size and float(np.median(below)) > 2.0 * min_saturation:
+        return min_saturation
+    return level
+
+
 def mask_from_rgb(
     rgb: NDArray[np.uint8], *, threshold: float | None = None, min_saturation: float = 20.0
 ) -> tuple[NDArray[np.bool_], float]:
@@ -205,7 +221,7 @@ def mask_from_rgb(
     hsv = np.asarray(Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).convert("HSV"))
     saturation = hsv[:, :, 1]
     if threshold is None:
-        level = max(otsu_threshold(saturation), float(min_saturation))
+        level = _auto_threshold(saturation, float(min_saturation))
     else:
         level = float(threshold)
     raw: NDArray[np.bool_] = saturation > level

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -9,6 +10,8 @@ from hypothesis import strategies as st
 
 from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box, Point
+from wsi2rek.slides import open_slide
+from wsi2rek.testing import make_slide
 from wsi2rek.tissue import TissueMask, clean_mask, mask_from_rgb, otsu_threshold, tissue_mask
 
 PINK = (230, 150, 200)
@@ -160,3 +163,16 @@ def test_fraction_of_a_box_whose_area_underflows_is_judged_by_its_centre() -> No
     tiny = Box(0.0, 0.0, 1e-180, 1e-180)  # not empty, but its area underflows to 0
     assert mask.fraction(tiny) == 1.0
     assert TissueMask(np.zeros((4, 4), dtype=bool), (16.0, 16.0), 0.0).fraction(tiny) == 0.0
+
+
+@pytest.mark.parametrize(("tissue", "low", "high"), [("full", 0.97, 1.0), ("blobs", 0.35, 0.8)])
+def test_tissue_mask_on_synthetic_slides(
+    tmp_path: Path, tissue: Literal["full", "blobs"], low: float, high: float
+) -> None:
+    # Edge-to-edge tissue has no glass class: Otsu alone would split tissue from its dark
+    # cells and call most of the tissue background.
+    cells = [(300 + 180 * i, 400 + 90 * (i % 5)) for i in range(12)]
+    path = make_slide(tmp_path / f"{tissue}.svs", 2400, 1600, tissue=tissue, cells=cells)
+    with open_slide(path) as slide:
+        mask = tissue_mask(slide, max_size=512)
+    assert low <= mask.tissue_fraction <= high
