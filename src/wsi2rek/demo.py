@@ -21,6 +21,7 @@ import numpy as np
 
 from wsi2rek.annotations import Annotation, SlideRunnerDB
 from wsi2rek.dataset import DatasetSummary, build_dataset
+from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Point
 from wsi2rek.inference import (
     BlobDetector,
@@ -113,7 +114,7 @@ def make_demo_inputs(
     from wsi2rek.testing import make_slide, make_sliderunner_db, spot  # noqa: PLC0415
 
     if slides < 2 or per_slide < 1:
-        raise ValueError(
+        raise ParameterError(
             f"the demo needs >= 2 slides and >= 1 cell each, got {slides}, {per_slide}"
         )
     root = Path(out)

@@ -17,13 +17,16 @@ from pathlib import Path
 __all__ = [
     "AnnotationError",
     "AwsError",
+    "AwsTimeoutError",
     "DatabaseError",
     "DatabaseNotFoundError",
     "DatasetError",
     "DatasetMismatchError",
+    "DetectionCacheError",
     "DetectionError",
     "LabelMapError",
     "ManifestError",
+    "ParameterError",
     "RegionError",
     "SamplingError",
     "SchemaError",
@@ -86,6 +89,10 @@ class SlideReadError(SlideError):
     ) -> None:
         super().__init__(message, path=path)
         self.region = region
+
+
+class ParameterError(Wsi2RekError, ValueError):
+    """An argument is malformed or out of range (an ARN, an S3 URI, a quality level...)."""
 
 
 class RegionError(Wsi2RekError, ValueError):
@@ -257,9 +264,6 @@ class AwsTimeoutError(AwsError, TimeoutError):
         self.status = status
 
 
-__all__ += ["AwsTimeoutError"]
-
-
 # --- appended by whole-slide detection (H6) -----------------------------------------------
 
 
@@ -269,6 +273,3 @@ class DetectionCacheError(DetectionError, ValueError):
     def __init__(self, message: str, *, path: str | Path | None = None) -> None:
         super().__init__(message)
         self.path = Path(path) if path is not None else None
-
-
-__all__ += ["DetectionCacheError"]

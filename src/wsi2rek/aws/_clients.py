@@ -19,7 +19,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from wsi2rek.errors import AwsError, AwsTimeoutError
+from wsi2rek.errors import AwsError, AwsTimeoutError, ParameterError
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
@@ -127,10 +127,10 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
         ValueError: ``uri`` does not start with ``s3://`` or names no bucket.
     """
     if not uri.startswith("s3://"):
-        raise ValueError(f"expected an S3 URI like s3://bucket/prefix, got {uri!r}")
+        raise ParameterError(f"expected an S3 URI like s3://bucket/prefix, got {uri!r}")
     bucket, _, key = uri[len("s3://") :].partition("/")
     if not bucket:
-        raise ValueError(f"S3 URI {uri!r} names no bucket; expected s3://bucket/prefix")
+        raise ParameterError(f"S3 URI {uri!r} names no bucket; expected s3://bucket/prefix")
     return bucket, key
 
 

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from wsi2rek.detection import Detection
+from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Box
 
 __all__ = ["MAX_IMAGE_BYTES", "EncodedImage", "ImageInput", "encode_image", "to_detection"]
@@ -68,7 +69,7 @@ def _fit(image: Image.Image, limit: int) -> tuple[bytes, str]:
             if len(jpeg) <= limit:
                 return jpeg, "JPEG"
         if min(current.size) <= 64:
-            raise ValueError(
+            raise ParameterError(
                 f"cannot encode the image under {limit} bytes even at "
                 f"{current.size[0]}x{current.size[1]} px"
             )
@@ -91,7 +92,7 @@ def encode_image(image: ImageInput, *, limit: int = MAX_IMAGE_BYTES) -> EncodedI
     """
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(
+            raise ParameterError(
                 "expected an RGB uint8 array of shape (height, width, 3), got dtype "
                 f"{image.dtype} and shape {image.shape}"
             )
@@ -111,7 +112,7 @@ def encode_image(image: ImageInput, *, limit: int = MAX_IMAGE_BYTES) -> EncodedI
             data, fmt = _fit(opened, limit)
     except (OSError, Image.DecompressionBombError) as exc:
         where = "bytes" if isinstance(image, bytes) else str(image)
-        raise ValueError(f"{where}: not a readable image ({exc})") from exc
+        raise ParameterError(f"{where}: not a readable image ({exc})") from exc
     return EncodedImage(data, width, height, fmt)
 
 

@@ -36,7 +36,7 @@ from wsi2rek.aws._evaluation import (
 )
 from wsi2rek.aws._images import ImageInput, encode_image, to_detection
 from wsi2rek.detection import Detection
-from wsi2rek.errors import AwsError
+from wsi2rek.errors import AwsError, ParameterError
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
@@ -82,7 +82,7 @@ class CustomLabelsModel:
     ) -> None:
         match = _VERSION_ARN.match(arn)
         if match is None:
-            raise ValueError(
+            raise ParameterError(
                 "expected a Custom Labels model ARN like arn:aws:rekognition:us-east-1:"
                 f"123456789012:project/NAME/version/VERSION/1234567890123, got {arn!r}"
             )
@@ -320,9 +320,9 @@ class CustomLabelsModel:
             The status after the call (``RUNNING`` when waited).
         """
         if min_inference_units < 1:
-            raise ValueError(f"min_inference_units must be >= 1, got {min_inference_units}")
+            raise ParameterError(f"min_inference_units must be >= 1, got {min_inference_units}")
         if max_inference_units is not None and max_inference_units < min_inference_units:
-            raise ValueError(
+            raise ParameterError(
                 f"max_inference_units ({max_inference_units}) must be >= min_inference_units "
                 f"({min_inference_units})"
             )

@@ -17,7 +17,7 @@ from wsi2rek.aws._clients import (
 )
 from wsi2rek.aws._evaluation import TrainingFailedError, extract_entry_errors, format_errors
 from wsi2rek.aws._model import CustomLabelsModel
-from wsi2rek.errors import AwsError
+from wsi2rek.errors import AwsError, ParameterError
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
@@ -33,7 +33,7 @@ _BOTO_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientErr
 def _s3_object(uri: str) -> dict[str, str]:
     bucket, key = parse_s3_uri(uri)
     if not key or key.endswith("/"):
-        raise ValueError(f"expected the S3 URI of a manifest file, got {uri!r}")
+        raise ParameterError(f"expected the S3 URI of a manifest file, got {uri!r}")
     return {"Bucket": bucket, "Name": key}
 
 
@@ -341,7 +341,7 @@ class CustomLabelsProject:
             "OutputConfig": {"S3Bucket": bucket, "S3KeyPrefix": prefix},
         }
         if test_manifest is not None and train_manifest is None:
-            raise ValueError("test_manifest needs train_manifest (the asset flow)")
+            raise ParameterError("test_manifest needs train_manifest (the asset flow)")
         if train_manifest is not None:
             kwargs["TrainingData"] = {
                 "Assets": [{"GroundTruthManifest": {"S3Object": _s3_object(train_manifest)}}]

@@ -34,7 +34,7 @@ from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
 from wsi2rek.aws._clients import aws_error, error_code, make_s3_client
 from wsi2rek.aws._manifests import atomic_write_text, rewrite_manifest
-from wsi2rek.errors import DatasetError
+from wsi2rek.errors import DatasetError, ParameterError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -194,13 +194,13 @@ class S3Uploader:
         tags: Mapping[str, str] | None = None,
     ) -> None:
         if not bucket or "/" in bucket:
-            raise ValueError(f"bucket must be a bucket name like 'my-bucket', got {bucket!r}")
+            raise ParameterError(f"bucket must be a bucket name like 'my-bucket', got {bucket!r}")
         if sse not in (None, "AES256", "aws:kms"):
-            raise ValueError(f"sse must be None, 'AES256' or 'aws:kms', got {sse!r}")
+            raise ParameterError(f"sse must be None, 'AES256' or 'aws:kms', got {sse!r}")
         if kms_key_id is not None and sse != "aws:kms":
-            raise ValueError("kms_key_id needs sse='aws:kms'")
+            raise ParameterError("kms_key_id needs sse='aws:kms'")
         if max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+            raise ParameterError(f"max_concurrency must be >= 1, got {max_concurrency}")
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self._client = client

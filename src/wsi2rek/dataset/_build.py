@@ -46,7 +46,13 @@ from wsi2rek.dataset._manifest import (
 )
 from wsi2rek.dataset._validate import Limits, ValidationReport
 from wsi2rek.dataset._worker import SlideCache, Window, init_worker, run_batch
-from wsi2rek.errors import DatasetError, DatasetMismatchError, SamplingError, SlideNotFoundError
+from wsi2rek.errors import (
+    DatasetError,
+    DatasetMismatchError,
+    ParameterError,
+    SamplingError,
+    SlideNotFoundError,
+)
 from wsi2rek.sampling._plan import SPLITS, PatchPlan, PatchSpec, Skip
 
 __all__ = ["DATASET_FORMAT", "DatasetSummary", "build_dataset", "manifest_line"]
@@ -578,14 +584,23 @@ def build_dataset(
         SamplingError: A patch size is outside Rekognition's 64-4096 px or 20:1 limits.
         SlideNotFoundError: A slide file of the plan is missing.
         DatasetMismatchError: ``out`` holds a different dataset and ``overwrite`` is False.
-        DatasetError: The plan is inconsistent (unknown labels or slides, clashing names).
+        DatasetError: The plan is empty or inconsistent (unknown labels or slides,
+            clashing names), or a worker process died.
     """
     started = time.perf_counter()
     options = ImageOptions(image_format, quality, png_compress_level)
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise ParameterError(f"batch_size must be >= 1, got {batch_size}")
     if workers is not None and workers < 0:
-        raise ValueError(f"workers must be >= 0, got {workers}")
+        raise ParameterError(f"workers must be >= 0, got {workers}")
+    if not plan.patches:
+        reasons = Counter(s.reason for s in plan.skipped)
+        raise DatasetError(
+            "the plan has no patches, so there is nothing to build (skipped inputs by "
+            f"reason: {dict(sorted(reasons.items())) or 'none'}); check the label map, the "
+            "slides folder and the sampler options",
+            path=out,
+        )
     patches, dupes = _dedupe(plan.patches)
     _check_plan(plan, patches, Limits())
     date = _creation_date(plan, creation_date)

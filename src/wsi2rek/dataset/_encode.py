@@ -20,6 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from wsi2rek.errors import ParameterError
+
 __all__ = ["ImageFormat", "ImageOptions", "encode_image", "encode_png"]
 
 ImageFormat = Literal["png", "jpeg"]
@@ -33,17 +35,17 @@ def _format(value: str) -> ImageFormat:
         return "png"
     if v == "jpeg":
         return "jpeg"
-    raise ValueError(f"image_format must be 'png' or 'jpeg', got {value!r}")
+    raise ParameterError(f"image_format must be 'png' or 'jpeg', got {value!r}")
 
 
 def _quality(_instance: object, _attribute: object, value: int) -> None:
     if not 1 <= value <= 100:
-        raise ValueError(f"JPEG quality must be 1 to 100, got {value}")
+        raise ParameterError(f"JPEG quality must be 1 to 100, got {value}")
 
 
 def _level(_instance: object, _attribute: object, value: int) -> None:
     if not 0 <= value <= 9:
-        raise ValueError(f"PNG compress level must be 0 to 9, got {value}")
+        raise ParameterError(f"PNG compress level must be 0 to 9, got {value}")
 
 
 @attrs.frozen
@@ -84,7 +86,7 @@ def encode_image(pixels: NDArray[np.uint8], options: ImageOptions) -> bytes:
         ValueError: ``pixels`` is not an RGB ``uint8`` array.
     """
     if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
-        raise ValueError(
+        raise ParameterError(
             f"expected an RGB uint8 array of shape (height, width, 3), got dtype "
             f"{pixels.dtype} and shape {pixels.shape}"
         )

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin, TiffImagePlugin
 
-from wsi2rek.errors import SlideNotFoundError, SlideReadError, UnsupportedSlideError
+from wsi2rek.errors import ParameterError, SlideNotFoundError, SlideReadError, UnsupportedSlideError
 from wsi2rek.slides._base import SlideSource, _fit_size, check_region, rgba_on_white
 
 __all__ = ["DEFAULT_MAX_PIXELS", "PillowSlideSource"]
@@ -117,7 +117,7 @@ class PillowSlideSource(SlideSource):
         self, path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS
     ) -> None:
         if max_pixels <= 0:
-            raise ValueError(f"max_pixels must be positive, got {max_pixels}")
+            raise ParameterError(f"max_pixels must be positive, got {max_pixels}")
         self._path = Path(path).absolute()
         self._max_pixels = int(max_pixels)
         self._init_state()
