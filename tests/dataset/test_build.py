@@ -20,7 +20,7 @@ from wsi2rek.errors import (
     SlideNotFoundError,
 )
 from wsi2rek.geometry import Box
-from wsi2rek.sampling import LabeledBox, PatchPlan, PatchSpec
+from wsi2rek.sampling import LabeledBox, PatchPlan, PatchSpec, Skip
 from wsi2rek.testing import make_slide
 
 T = TypeVar("T")
@@ -312,6 +312,13 @@ def test_bad_plans_fail_before_writing_anything(
     plan = change(make_plan(slides))
     with pytest.raises(error, match=match):
         build_dataset(plan, tmp_path / "ds", workers=0)
+    assert not (tmp_path / "ds").exists()
+
+
+def test_an_empty_plan_is_an_error(slides: dict[str, str], tmp_path: Path) -> None:
+    empty = PatchPlan((), slides, ("a",), skipped=[Skip("slide_missing", slide="x.svs")])
+    with pytest.raises(DatasetError, match="slide_missing"):
+        build_dataset(empty, tmp_path / "ds")
     assert not (tmp_path / "ds").exists()
 
 
