@@ -123,6 +123,14 @@ def test_same_folder_whatever_the_worker_count(slides: dict[str, str], tmp_path:
     assert snapshot(tmp_path / "serial") == snapshot(tmp_path / "pool")
 
 
+def test_thread_pool_executor(slides: dict[str, str], tmp_path: Path) -> None:
+    plan = make_plan(slides)
+    build_dataset(plan, tmp_path / "serial", workers=0, preview=False)
+    with cf.ThreadPoolExecutor(3) as pool:
+        build_dataset(plan, tmp_path / "threads", executor=pool, preview=False, batch_size=2)
+    assert snapshot(tmp_path / "serial") == snapshot(tmp_path / "threads")
+
+
 def test_dask_local_cluster_executor(slides: dict[str, str], tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     plan = make_plan(slides)

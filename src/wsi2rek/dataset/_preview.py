@@ -122,15 +122,17 @@ def write_previews(
             )
         plan = PatchPlan.load(plan_file)
         root = Path(out) if out is not None else folder
-    names = sorted({p.slide for p in plan.patches} | set(plan.objects))
+    names = sorted(
+        name
+        for name in {p.slide for p in plan.patches} | set(plan.objects)
+        if name in plan.slide_paths  # a slide without a path has no pixels to draw on
+    )
     if slides is not None:
         names = [n for n in names if n in set(slides)]
     target = root / "preview"
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name in names:
-        if name not in plan.slide_paths:
-            continue
         image = _preview_image(plan, name, max_size, tissue)
         buffer = io.BytesIO()
         image.save(buffer, "PNG", compress_level=6)

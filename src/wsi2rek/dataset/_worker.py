@@ -5,13 +5,14 @@ a batch of ``(relative image path, x, y, width, height)`` windows of that slide.
 return only ``(relative path, bytes written)`` pairs, never pixels, so inter-process
 traffic stays tiny whatever the patch size.
 
-Each worker process keeps a few slides open between tasks (:class:`SlideCache`): a
-process pool opens it in its initializer, any other executor (Dask...) creates it on the
-first task that process runs.
+Each worker keeps a few slides open between tasks (:class:`SlideCache`): a process pool
+opens them in its initializer, any other executor (Dask, threads...) on the first task
+each worker thread runs.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -62,14 +63,23 @@ class SlideCache:
 
 
 class _ProcessState:
-    """Holder for the one :class:`SlideCache` of a worker process.
+    """Holder for the :class:`SlideCache` of each worker thread.
 
-    This is the only process-global state in wsi2rek: a worker process must keep its open
-    slides between tasks, and executors give tasks no other place to keep them. The parent
-    process never uses it (in-process builds pass their own cache).
+    This is the only process-global state in wsi2rek: a worker must keep its open slides
+    between tasks, and executors give tasks no other place to keep them. It is
+    thread-local so that thread-based executors never share a handle between threads. The
+    parent process never uses it (in-process builds pass their own cache).
     """
 
-    cache: SlideCache | None = None
+    local = threading.local()
+
+
+def _thread_cache() -> SlideCache:
+    cache: SlideCache | None = getattr(_ProcessState.local, "cache", None)
+    if cache is None:
+        cache = SlideCache()
+        _ProcessState.local.cache = cache
+    return cache
 
 
 def init_worker(slide_paths: Sequence[str] = ()) -> None:
@@ -77,7 +87,7 @@ def init_worker(slide_paths: Sequence[str] = ()) -> None:
     cache = SlideCache(size=max(4, min(len(slide_paths), 8)))
     for path in slide_paths[: cache.size]:
         cache.get(path)
-    _ProcessState.cache = cache
+    _ProcessState.local.cache = cache
 
 
 def run_batch(
@@ -93,9 +103,7 @@ def run_batch(
         ``(relative image path, bytes written)`` for each window, in order.
     """
     if cache is None:
-        if _ProcessState.cache is None:
-            _ProcessState.cache = SlideCache()
-        cache = _ProcessState.cache
+        cache = _thread_cache()
     slide = cache.get(slide_path)
     root = Path(out)
     done: list[tuple[str, int]] = []
