@@ -231,6 +231,7 @@ def test_different_plan_or_options_are_refused(slides: dict[str, str], tmp_path:
 
 def test_overwrite_replaces_a_different_dataset(slides: dict[str, str], tmp_path: Path) -> None:
     build_dataset(make_plan(slides), tmp_path / "ds", workers=0, preview=False)
+    (tmp_path / "ds" / "train.s3.manifest").write_text("stale upload of the old dataset\n")
     other = make_plan(slides, seed=5)
     build_dataset(other, tmp_path / "ds", workers=0, preview=False, overwrite=True)
     build_dataset(other, tmp_path / "fresh", workers=0, preview=False)

@@ -59,7 +59,18 @@ __all__ = ["DATASET_FORMAT", "DatasetSummary", "build_dataset", "manifest_line"]
 
 #: ``format`` field of ``dataset.json``; bumped when the folder layout changes.
 DATASET_FORMAT = "wsi2rek-dataset/1"
-_OWNED = ("images", "preview", "train.manifest", "test.manifest", "patches.jsonl", "plan.json")
+#: What ``overwrite=True`` removes (besides ``dataset.json``): everything a build writes,
+#: and the ``*.s3.manifest`` files the AWS uploader derives from it.
+_OWNED = (
+    "images",
+    "preview",
+    "train.manifest",
+    "test.manifest",
+    "patches.jsonl",
+    "plan.json",
+    "train.s3.manifest",
+    "test.s3.manifest",
+)
 
 
 @attrs.frozen
