@@ -8,7 +8,7 @@ Amazon Rekognition Custom Labels accepts as object-detection training and test s
 
 from __future__ import annotations
 
-from wsi2rek.dataset._build import DATASET_FORMAT, DatasetSummary, build_dataset, manifest_line
+from wsi2rek.dataset._build import DATASET_FORMAT, build_dataset, manifest_line
 from wsi2rek.dataset._encode import ImageOptions, encode_image
 from wsi2rek.dataset._manifest import (
     DEFAULT_ATTRIBUTE,
@@ -18,6 +18,7 @@ from wsi2rek.dataset._manifest import (
     ManifestLine,
 )
 from wsi2rek.dataset._preview import write_previews
+from wsi2rek.dataset._summary import DatasetSummary
 from wsi2rek.dataset._validate import Issue, Limits, ValidationReport, image_info, validate_manifest
 
 __all__ = [

@@ -23,7 +23,6 @@ import json
 import math
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 from collections import Counter
@@ -34,9 +33,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-import attrs
-
 from wsi2rek.dataset._encode import ImageOptions
+from wsi2rek.dataset._folder import build_key, existing_images, prepare_folder
 from wsi2rek.dataset._manifest import (
     DEFAULT_ATTRIBUTE,
     DEFAULT_CREATION_DATE,
@@ -44,93 +42,21 @@ from wsi2rek.dataset._manifest import (
     ManifestLine,
     atomic_write_text,
 )
+from wsi2rek.dataset._summary import DatasetSummary
 from wsi2rek.dataset._validate import Limits, ValidationReport
 from wsi2rek.dataset._worker import SlideCache, Window, init_worker, run_batch
 from wsi2rek.errors import (
     DatasetError,
-    DatasetMismatchError,
     ParameterError,
     SamplingError,
     SlideNotFoundError,
 )
 from wsi2rek.sampling._plan import SPLITS, PatchPlan, PatchSpec, Skip
 
-__all__ = ["DATASET_FORMAT", "DatasetSummary", "build_dataset", "manifest_line"]
+__all__ = ["DATASET_FORMAT", "build_dataset", "manifest_line"]
 
 #: ``format`` field of ``dataset.json``; bumped when the folder layout changes.
 DATASET_FORMAT = "wsi2rek-dataset/1"
-#: What ``overwrite=True`` removes (besides ``dataset.json``): everything a build writes,
-#: and the ``*.s3.manifest`` files the AWS uploader derives from it.
-_OWNED = (
-    "images",
-    "preview",
-    "train.manifest",
-    "test.manifest",
-    "patches.jsonl",
-    "plan.json",
-    "train.s3.manifest",
-    "test.s3.manifest",
-)
-
-
-@attrs.frozen
-class DatasetSummary:
-    """What :func:`build_dataset` did.
-
-    Attributes:
-        out: The dataset folder.
-        fingerprint: :meth:`PatchPlan.fingerprint` of the plan built.
-        images: Images in the dataset.
-        written: Images written by this run.
-        reused: Images already present from an interrupted earlier run.
-        splits: Per split: ``images``, ``boxes``, ``background`` and ``labels`` counts.
-        skipped: Inputs left out (by planning or as duplicate patches), with reasons.
-        validation: Per split, the validator's report on the manifest written.
-        previews: Preview images written.
-        seconds: Wall-clock time of the build.
-        workers: Worker processes used (0: in the calling process; -1: caller's executor).
-    """
-
-    out: Path
-    fingerprint: str
-    images: int
-    written: int
-    reused: int
-    splits: Mapping[str, Mapping[str, Any]]
-    skipped: tuple[Skip, ...]
-    validation: Mapping[str, ValidationReport]
-    previews: tuple[Path, ...] = ()
-    seconds: float = 0.0
-    workers: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """True when every manifest validated without errors."""
-        return all(r.ok for r in self.validation.values())
-
-    @property
-    def patches_per_second(self) -> float:
-        """Images written per second of wall-clock time."""
-        return self.written / self.seconds if self.seconds > 0 else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "out": str(self.out),
-            "ok": self.ok,
-            "fingerprint": self.fingerprint,
-            "images": self.images,
-            "written": self.written,
-            "reused": self.reused,
-            "splits": {k: dict(v) for k, v in self.splits.items()},
-            "skipped": [s.to_dict() for s in self.skipped],
-            "validation": {k: v.to_dict() for k, v in self.validation.items()},
-            "previews": [str(p) for p in self.previews],
-            "seconds": round(self.seconds, 3),
-            "workers": self.workers,
-        }
-
-
 # --- pure helpers ---------------------------------------------------------------------
 
 
@@ -303,66 +229,6 @@ def _default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
-
-
-# --- folder state ---------------------------------------------------------------------
-
-
-def _build_key(fingerprint: str, options: ImageOptions, meta: Mapping[str, str]) -> dict[str, Any]:
-    return {"fingerprint": fingerprint, **options.to_dict(), **meta}
-
-
-def _prepare_folder(out: Path, key: Mapping[str, Any], *, overwrite: bool) -> None:
-    info = out / "dataset.json"
-    if out.exists() and not out.is_dir():
-        raise DatasetError(f"output {out} exists and is not a folder", path=out)
-    if overwrite:
-        for name in (*_OWNED, "dataset.json"):
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
-        return
-    if info.is_file():
-        try:
-            old = json.loads(info.read_text(encoding="utf-8")).get("build", {})
-        except ValueError as exc:
-            raise DatasetMismatchError(
-                f"{info} is not valid JSON ({exc}); pass overwrite=True (--overwrite) to "
-                "replace this folder",
-                path=out,
-            ) from exc
-        diff = sorted(k for k in set(key) | set(old) if key.get(k) != old.get(k))
-        if diff:
-            details = ", ".join(f"{k}: {old.get(k)!r} -> {key.get(k)!r}" for k in diff)
-            raise DatasetMismatchError(
-                f"{out} holds a dataset built with different parameters ({details}); it is "
-                "not mixed. Use another folder or pass overwrite=True (--overwrite) to replace "
-                "it",
-                path=out,
-            )
-    elif (out / "images").exists() and any((out / "images").iterdir()):
-        raise DatasetMismatchError(
-            f"{out} has an images/ folder but no dataset.json, so its origin is unknown; use "
-            "another folder or pass overwrite=True (--overwrite) to replace it",
-            path=out,
-        )
-
-
-def _existing_images(out: Path, splits: Iterable[str]) -> set[str]:
-    """Relative paths of finished images; stale temporary files are removed."""
-    found: set[str] = set()
-    for split in splits:
-        folder = out / "images" / split
-        folder.mkdir(parents=True, exist_ok=True)
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.startswith(".") and entry.name.endswith(".tmp"):
-                    Path(entry.path).unlink(missing_ok=True)
-                elif entry.is_file():
-                    found.add(f"images/{split}/{entry.name}")
-    return found
 
 
 # --- execution ------------------------------------------------------------------------
@@ -616,20 +482,20 @@ def build_dataset(
     _check_plan(plan, patches, Limits())
     date = _creation_date(plan, creation_date)
     fingerprint = plan.fingerprint()
-    key = _build_key(
+    key = build_key(
         fingerprint,
         options,
         {"attribute": attribute, "job_name": job_name, "creation_date": date},
     )
     root = Path(out)
-    _prepare_folder(root, key, overwrite=overwrite)
+    prepare_folder(root, key, overwrite=overwrite)
     root.mkdir(parents=True, exist_ok=True)
     info: dict[str, Any] = {"format": DATASET_FORMAT, "status": "building", "build": key}
     atomic_write_text(root / "dataset.json", json.dumps(info, indent=2, sort_keys=True) + "\n")
     plan.save(root / "plan.json")
 
     ext = options.extension
-    existing = _existing_images(root, _splits_used(patches))
+    existing = existing_images(root, _splits_used(patches))
     todo = [p for p in patches if _image_path(p, ext) not in existing]
     written, used = _execute(
         plan,
