@@ -17,7 +17,6 @@ from wsi2rek.inference import (
     evaluate_detections,
     ground_truth_from_db,
     match_detections,
-    parse_label_map,
 )
 from wsi2rek.testing import make_sliderunner_db, spot
 
@@ -142,13 +141,14 @@ def test_to_dict_is_json_ready_and_repr_is_short() -> None:
     assert d["curve"][0]["tp"] == 1
 
 
-def test_label_map_parsing() -> None:
-    assert parse_label_map("mitotic figure=2") == {"mitotic figure": (2,)}
-    assert parse_label_map("a=1,7; b=3") == {"a": (1, 7), "b": (3,)}
-    assert parse_label_map({"a": 2, "b": [1, 3]}) == {"a": (2,), "b": (1, 3)}
+def test_ground_truth_accepts_label_map_text_and_refuses_malformed_text(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    as_text = ground_truth_from_db(db, "one.svs", "mitotic figure=2;look-alike=1")
+    as_map = ground_truth_from_db(db, "one.svs", {"mitotic figure": [2], "look-alike": [1]})
+    assert as_text == as_map
     for bad in ("nolabel", "=2", "a=x", ""):
         with pytest.raises(LabelMapError):
-            parse_label_map(bad)
+            ground_truth_from_db(db, "one.svs", bad)
 
 
 def _db(tmp_path: Path) -> Path:
@@ -176,5 +176,5 @@ def test_ground_truth_from_a_database_by_label(tmp_path: Path) -> None:
 
 
 def test_ground_truth_refuses_unknown_class_ids(tmp_path: Path) -> None:
-    with pytest.raises(LabelMapError, match=r"class ids \[9\]"):
+    with pytest.raises(LabelMapError, match=r"\[9\].*its classes are: 1 \(look-alike\)"):
         ground_truth_from_db(_db(tmp_path), "one.svs", {"mitotic figure": [9]})

@@ -217,11 +217,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         Metrics,
         evaluate_detections,
         ground_truth_from_db,
-        parse_label_map,
         read_detections,
     )
+    from wsi2rek.labels import LabelMap  # noqa: PLC0415
 
-    label_map = parse_label_map(";".join(args.label))
+    label_map = LabelMap.parse(args.label)
     with SlideRunnerDB(args.db) as db:
         record = db.slide(int(args.slide) if str(args.slide).isdigit() else args.slide)
         truth = ground_truth_from_db(db, record.uid, label_map)
@@ -235,12 +235,12 @@ def _evaluate(args: argparse.Namespace) -> int:
             min_confidence=args.min_confidence,
             label=label,
         )
-        for label in label_map
+        for label in label_map.labels
     }
     overall = Metrics(0, 0, 0)
     for r in results.values():
         overall = overall + r.overall
-    known = set(label_map)
+    known = set(label_map.labels)
     ignored = sum(1 for d in detections if d.label not in known)
     summary: dict[str, Any] = {
         "slide": record.filename,

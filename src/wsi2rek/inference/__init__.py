@@ -16,7 +16,6 @@ from wsi2rek.inference._evaluate import (
     evaluate_detections,
     ground_truth_from_db,
     match_detections,
-    parse_label_map,
 )
 from wsi2rek.inference._export import (
     CSV_COLUMNS,
@@ -56,7 +55,6 @@ __all__ = [
     "match_detections",
     "merge_detections",
     "merge_indices",
-    "parse_label_map",
     "plan_tiles",
     "read_detections",
     "tile_detections_to_slide",

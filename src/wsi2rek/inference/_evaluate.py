@@ -14,6 +14,7 @@ from wsi2rek.annotations._types import Annotation
 from wsi2rek.detection import Detection
 from wsi2rek.errors import AnnotationError, LabelMapError
 from wsi2rek.geometry import Point
+from wsi2rek.labels import LabelMap
 
 if TYPE_CHECKING:
     from wsi2rek.inference._slide import SlideDetections
@@ -25,7 +26,6 @@ __all__ = [
     "evaluate_detections",
     "ground_truth_from_db",
     "match_detections",
-    "parse_label_map",
 ]
 
 
@@ -321,49 +321,17 @@ def _curve(scored: list[tuple[float, bool]], total_gt: int) -> tuple[ThresholdPo
     return tuple(points)
 
 
-def parse_label_map(spec: str | Mapping[str, int | Sequence[int]]) -> dict[str, tuple[int, ...]]:
-    """A label map ``{label: (class ids)}`` from a mapping, a ``LabelMap`` or text.
-
-    Text looks like ``"mitotic figure=2"``; several labels are separated by ``;``
-    (``"mitotic figure=2;look-alike=1,7"``).
-
-    Raises:
-        LabelMapError: when the text is malformed or the map is empty.
-    """
-    result: dict[str, tuple[int, ...]] = {}
-    mapping = getattr(spec, "mapping", None)  # a wsi2rek.labels.LabelMap
-    if isinstance(mapping, Mapping):
-        spec = mapping
+def _label_map(spec: str | LabelMap | Mapping[str, Sequence[int]]) -> LabelMap:
+    """A :class:`LabelMap` from one, a mapping, or text like ``"a=2;b=1,7"``."""
     if isinstance(spec, str):
-        for part in spec.split(";"):
-            if not part.strip():
-                continue
-            name, sep, ids = part.rpartition("=")
-            if not sep or not name.strip():
-                raise LabelMapError(
-                    f"a label map entry must look like 'mitotic figure=2' (name=class ids), "
-                    f"got {part!r}"
-                )
-            try:
-                result[name.strip()] = tuple(int(v) for v in ids.split(",") if v.strip())
-            except ValueError:
-                raise LabelMapError(
-                    f"class ids in {part!r} must be integers separated by commas"
-                ) from None
-    else:
-        for key, value in spec.items():
-            result[str(key)] = (
-                (int(value),) if isinstance(value, int) else tuple(int(i) for i in value)
-            )
-    if not result or any(not ids for ids in result.values()):
-        raise LabelMapError(f"a label map needs at least one label with class ids, got {spec!r}")
-    return result
+        return LabelMap.parse([part for part in spec.split(";") if part.strip()])
+    return LabelMap.coerce(spec)
 
 
 def ground_truth_from_db(
     db: Any,
     slide: str | int,
-    label_map: str | Mapping[str, int | Sequence[int]],
+    label_map: str | LabelMap | Mapping[str, Sequence[int]],
     *,
     include_deleted: bool = False,
 ) -> dict[str, list[Point]]:
@@ -373,8 +341,8 @@ def ground_truth_from_db(
         db: A :class:`wsi2rek.annotations.SlideRunnerDB`, or the path of one (opened
             read-only and closed again).
         slide: Slide file name (or uid) in the database.
-        label_map: ``{label: class id(s)}``, e.g. ``{"mitotic figure": [2]}`` or the text
-            ``"mitotic figure=2"``.
+        label_map: A :class:`~wsi2rek.labels.LabelMap`, ``{label: [class ids]}`` such as
+            ``{"mitotic figure": [2]}``, or the text ``"mitotic figure=2;look-alike=1"``.
         include_deleted: Also use soft-deleted annotations.
 
     Returns:
@@ -383,23 +351,17 @@ def ground_truth_from_db(
     Raises:
         LabelMapError: when the map names class ids the database does not have.
     """
-    labels = parse_label_map(label_map)
+    labels = _label_map(label_map)
     if isinstance(db, str | Path):
         from wsi2rek.annotations import SlideRunnerDB  # noqa: PLC0415 (annotations imports are heavier; only needed for paths)
 
         with SlideRunnerDB(db) as opened:
             return ground_truth_from_db(opened, slide, labels, include_deleted=include_deleted)
-    classes = db.classes()
-    unknown = sorted({i for ids in labels.values() for i in ids} - set(classes))
-    if unknown:
-        raise LabelMapError(
-            f"class ids {unknown} are not in the database {getattr(db, 'path', '')} "
-            f"(its classes: {dict(sorted(classes.items()))}); fix the label map"
-        )
+    labels.check(db.classes(), source=str(getattr(db, "path", "the database")))
     annotations = db.annotations(slide=slide, include_deleted=include_deleted)
-    out: dict[str, list[Point]] = {name: [] for name in labels}
+    out: dict[str, list[Point]] = {name: [] for name in labels.labels}
     for ann in annotations:
-        for name, ids in labels.items():
-            if ann.label in ids:
-                out[name].append(ann.center)
+        name = labels.label_for(ann.label)
+        if name is not None:
+            out[name].append(ann.center)
     return out
