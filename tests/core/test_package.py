@@ -35,3 +35,21 @@ def test_cli_version_and_help() -> None:
     assert proc.returncode == 0
     for command in ("info", "demo", "build", "validate", "detect-slide"):
         assert command in proc.stdout
+
+
+def test_every_public_name_is_importable_lazily_and_listed() -> None:
+    code = (
+        "import sys, wsi2rek\n"
+        "assert 'wsi2rek.inference' not in sys.modules, 'imports are not lazy'\n"
+        "from wsi2rek import detect_slide, Box\n"
+        "assert 'wsi2rek.inference' in sys.modules\n"
+        "assert set(dir(wsi2rek)) >= set(wsi2rek.__all__)\n"
+        "try:\n"
+        "    wsi2rek.no_such_name\n"
+        "except AttributeError as exc:\n"
+        "    assert 'no_such_name' in str(exc)\n"
+        "else:\n"
+        "    raise SystemExit('no AttributeError')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
