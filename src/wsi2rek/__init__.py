@@ -8,8 +8,9 @@ only part that imports boto3 (import it explicitly).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from wsi2rek._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from wsi2rek.annotations import Annotation, AnnotationKind, SlideRecord, SlideRunnerDB
@@ -83,53 +84,41 @@ __all__ = [
     "write_previews",
 ]
 
-# Names are imported on first use (PEP 562), so that ``import wsi2rek.geometry`` or a worker
-# process does not pay for the whole library, and ``import wsi2rek`` stays fast.
-_LAZY: dict[str, str] = {
-    "Annotation": "wsi2rek.annotations",
-    "AnnotationKind": "wsi2rek.annotations",
-    "BackgroundSampler": "wsi2rek.sampling",
-    "BlobDetector": "wsi2rek.inference",
-    "Box": "wsi2rek.geometry",
-    "DatasetSummary": "wsi2rek.dataset",
-    "Detection": "wsi2rek.detection",
-    "Detector": "wsi2rek.detection",
-    "EvaluationResult": "wsi2rek.inference",
-    "GridSampler": "wsi2rek.sampling",
-    "LabelMap": "wsi2rek.labels",
-    "LabeledBox": "wsi2rek.sampling",
-    "Manifest": "wsi2rek.dataset",
-    "ObjectSampler": "wsi2rek.sampling",
-    "PatchPlan": "wsi2rek.sampling",
-    "PatchSpec": "wsi2rek.sampling",
-    "Point": "wsi2rek.geometry",
-    "SlideDetections": "wsi2rek.inference",
-    "SlideRecord": "wsi2rek.annotations",
-    "SlideRunnerDB": "wsi2rek.annotations",
-    "SlideSource": "wsi2rek.slides",
-    "TissueMask": "wsi2rek.tissue",
-    "ValidationReport": "wsi2rek.dataset",
-    "Wsi2RekError": "wsi2rek.errors",
-    "Wsi2RekWarning": "wsi2rek.errors",
-    "build_dataset": "wsi2rek.dataset",
-    "detect_slide": "wsi2rek.inference",
-    "evaluate_detections": "wsi2rek.inference",
-    "open_slide": "wsi2rek.slides",
-    "plan_dataset": "wsi2rek.sampling",
-    "tissue_mask": "wsi2rek.tissue",
-    "validate_manifest": "wsi2rek.dataset",
-    "write_previews": "wsi2rek.dataset",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'wsi2rek' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # cache: later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Annotation": "wsi2rek.annotations",
+        "AnnotationKind": "wsi2rek.annotations",
+        "BackgroundSampler": "wsi2rek.sampling",
+        "BlobDetector": "wsi2rek.inference",
+        "Box": "wsi2rek.geometry",
+        "DatasetSummary": "wsi2rek.dataset",
+        "Detection": "wsi2rek.detection",
+        "Detector": "wsi2rek.detection",
+        "EvaluationResult": "wsi2rek.inference",
+        "GridSampler": "wsi2rek.sampling",
+        "LabelMap": "wsi2rek.labels",
+        "LabeledBox": "wsi2rek.sampling",
+        "Manifest": "wsi2rek.dataset",
+        "ObjectSampler": "wsi2rek.sampling",
+        "PatchPlan": "wsi2rek.sampling",
+        "PatchSpec": "wsi2rek.sampling",
+        "Point": "wsi2rek.geometry",
+        "SlideDetections": "wsi2rek.inference",
+        "SlideRecord": "wsi2rek.annotations",
+        "SlideRunnerDB": "wsi2rek.annotations",
+        "SlideSource": "wsi2rek.slides",
+        "TissueMask": "wsi2rek.tissue",
+        "ValidationReport": "wsi2rek.dataset",
+        "Wsi2RekError": "wsi2rek.errors",
+        "Wsi2RekWarning": "wsi2rek.errors",
+        "build_dataset": "wsi2rek.dataset",
+        "detect_slide": "wsi2rek.inference",
+        "evaluate_detections": "wsi2rek.inference",
+        "open_slide": "wsi2rek.slides",
+        "plan_dataset": "wsi2rek.sampling",
+        "tissue_mask": "wsi2rek.tissue",
+        "validate_manifest": "wsi2rek.dataset",
+        "write_previews": "wsi2rek.dataset",
+    },
+)

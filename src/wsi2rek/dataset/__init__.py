@@ -8,18 +8,29 @@ Amazon Rekognition Custom Labels accepts as object-detection training and test s
 
 from __future__ import annotations
 
-from wsi2rek.dataset._build import DATASET_FORMAT, build_dataset, manifest_line
-from wsi2rek.dataset._encode import ImageOptions, encode_image
-from wsi2rek.dataset._manifest import (
-    DEFAULT_ATTRIBUTE,
-    DEFAULT_CREATION_DATE,
-    BoxRecord,
-    Manifest,
-    ManifestLine,
-)
-from wsi2rek.dataset._preview import write_previews
-from wsi2rek.dataset._summary import DatasetSummary
-from wsi2rek.dataset._validate import Issue, Limits, ValidationReport, image_info, validate_manifest
+from typing import TYPE_CHECKING
+
+from wsi2rek._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from wsi2rek.dataset._build import DATASET_FORMAT, build_dataset, manifest_line
+    from wsi2rek.dataset._encode import ImageOptions, encode_image
+    from wsi2rek.dataset._manifest import (
+        DEFAULT_ATTRIBUTE,
+        DEFAULT_CREATION_DATE,
+        BoxRecord,
+        Manifest,
+        ManifestLine,
+    )
+    from wsi2rek.dataset._preview import write_previews
+    from wsi2rek.dataset._summary import DatasetSummary
+    from wsi2rek.dataset._validate import (
+        Issue,
+        Limits,
+        ValidationReport,
+        image_info,
+        validate_manifest,
+    )
 
 __all__ = [
     "DATASET_FORMAT",
@@ -40,3 +51,26 @@ __all__ = [
     "validate_manifest",
     "write_previews",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "BoxRecord": "wsi2rek.dataset._manifest",
+        "DATASET_FORMAT": "wsi2rek.dataset._build",
+        "DEFAULT_ATTRIBUTE": "wsi2rek.dataset._manifest",
+        "DEFAULT_CREATION_DATE": "wsi2rek.dataset._manifest",
+        "DatasetSummary": "wsi2rek.dataset._summary",
+        "ImageOptions": "wsi2rek.dataset._encode",
+        "Issue": "wsi2rek.dataset._validate",
+        "Limits": "wsi2rek.dataset._validate",
+        "Manifest": "wsi2rek.dataset._manifest",
+        "ManifestLine": "wsi2rek.dataset._manifest",
+        "ValidationReport": "wsi2rek.dataset._validate",
+        "build_dataset": "wsi2rek.dataset._build",
+        "encode_image": "wsi2rek.dataset._encode",
+        "image_info": "wsi2rek.dataset._validate",
+        "manifest_line": "wsi2rek.dataset._build",
+        "validate_manifest": "wsi2rek.dataset._validate",
+        "write_previews": "wsi2rek.dataset._preview",
+    },
+)

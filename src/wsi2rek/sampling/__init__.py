@@ -10,44 +10,51 @@ so empty patches are not negatives: map hard negatives (look-alikes) to a label 
 own.
 """
 
-from wsi2rek.sampling._annotations import AnnotationObjects, annotation_objects
-from wsi2rek.sampling._background import BackgroundSampler
-from wsi2rek.sampling._common import (
-    MAX_PATCH_SIZE,
-    MIN_PATCH_SIZE,
-    Roi,
-    SlideInput,
-    SlideResult,
-)
-from wsi2rek.sampling._grid import GridSampler
-from wsi2rek.sampling._object import ObjectSampler
-from wsi2rek.sampling._plan import (
-    SPLITS,
-    LabeledBox,
-    PatchPlan,
-    PatchSpec,
-    Skip,
-    Split,
-    read_jsonl,
-    write_jsonl,
-)
-from wsi2rek.sampling._planner import find_slide_files, plan_dataset
-from wsi2rek.sampling._split import SlideSplit, split_slides
-from wsi2rek.sampling._window import (
-    EDGE_POLICIES,
-    REKOGNITION_MAX_BOXES,
-    REKOGNITION_TRAINING_LONG_SIDE,
-    BoxIndex,
-    EdgePolicy,
-    Placement,
-    Verdict,
-    apply_edge_policy,
-    box_large_enough,
-    classify,
-    draw_window,
-    inner_window,
-    placement_starts,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from wsi2rek._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from wsi2rek.sampling._annotations import AnnotationObjects, annotation_objects
+    from wsi2rek.sampling._background import BackgroundSampler
+    from wsi2rek.sampling._common import (
+        MAX_PATCH_SIZE,
+        MIN_PATCH_SIZE,
+        Roi,
+        SlideInput,
+        SlideResult,
+    )
+    from wsi2rek.sampling._grid import GridSampler
+    from wsi2rek.sampling._object import ObjectSampler
+    from wsi2rek.sampling._plan import (
+        SPLITS,
+        LabeledBox,
+        PatchPlan,
+        PatchSpec,
+        Skip,
+        Split,
+        read_jsonl,
+        write_jsonl,
+    )
+    from wsi2rek.sampling._planner import find_slide_files, plan_dataset
+    from wsi2rek.sampling._split import SlideSplit, split_slides
+    from wsi2rek.sampling._window import (
+        EDGE_POLICIES,
+        REKOGNITION_MAX_BOXES,
+        REKOGNITION_TRAINING_LONG_SIDE,
+        BoxIndex,
+        EdgePolicy,
+        Placement,
+        Verdict,
+        apply_edge_policy,
+        box_large_enough,
+        classify,
+        draw_window,
+        inner_window,
+        placement_starts,
+    )
 
 __all__ = [
     "EDGE_POLICIES",
@@ -86,3 +93,44 @@ __all__ = [
     "split_slides",
     "write_jsonl",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "AnnotationObjects": "wsi2rek.sampling._annotations",
+        "BackgroundSampler": "wsi2rek.sampling._background",
+        "BoxIndex": "wsi2rek.sampling._window",
+        "EDGE_POLICIES": "wsi2rek.sampling._window",
+        "EdgePolicy": "wsi2rek.sampling._window",
+        "GridSampler": "wsi2rek.sampling._grid",
+        "LabeledBox": "wsi2rek.sampling._plan",
+        "MAX_PATCH_SIZE": "wsi2rek.sampling._common",
+        "MIN_PATCH_SIZE": "wsi2rek.sampling._common",
+        "ObjectSampler": "wsi2rek.sampling._object",
+        "PatchPlan": "wsi2rek.sampling._plan",
+        "PatchSpec": "wsi2rek.sampling._plan",
+        "Placement": "wsi2rek.sampling._window",
+        "REKOGNITION_MAX_BOXES": "wsi2rek.sampling._window",
+        "REKOGNITION_TRAINING_LONG_SIDE": "wsi2rek.sampling._window",
+        "Roi": "wsi2rek.sampling._common",
+        "SPLITS": "wsi2rek.sampling._plan",
+        "Skip": "wsi2rek.sampling._plan",
+        "SlideInput": "wsi2rek.sampling._common",
+        "SlideResult": "wsi2rek.sampling._common",
+        "SlideSplit": "wsi2rek.sampling._split",
+        "Split": "wsi2rek.sampling._plan",
+        "Verdict": "wsi2rek.sampling._window",
+        "annotation_objects": "wsi2rek.sampling._annotations",
+        "apply_edge_policy": "wsi2rek.sampling._window",
+        "box_large_enough": "wsi2rek.sampling._window",
+        "classify": "wsi2rek.sampling._window",
+        "draw_window": "wsi2rek.sampling._window",
+        "find_slide_files": "wsi2rek.sampling._planner",
+        "inner_window": "wsi2rek.sampling._window",
+        "placement_starts": "wsi2rek.sampling._window",
+        "plan_dataset": "wsi2rek.sampling._planner",
+        "read_jsonl": "wsi2rek.sampling._plan",
+        "split_slides": "wsi2rek.sampling._split",
+        "write_jsonl": "wsi2rek.sampling._plan",
+    },
+)
