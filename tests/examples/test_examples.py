@@ -37,35 +37,32 @@ def json_of(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return data
 
 
-@pytest.fixture(scope="module")
-def mitosis_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("mitosis")
-
-
 @pytest.mark.slow
-def test_mitosis_workflow_until_build_stops_after_building(mitosis_out: Path) -> None:
-    summary = json_of(
+def test_mitosis_workflow_synthetic_until_build_then_resume_detect_and_score(
+    tmp_path: Path,
+) -> None:
+    # One test on purpose: the second run must find the first run's dataset (under
+    # pytest-xdist, separate tests may run in separate processes and folders).
+    built = json_of(
         run("mitosis_workflow.py", "--synthetic", "--out", "run", "--until", "build", "--json",
-            cwd=mitosis_out)
+            cwd=tmp_path)
     )  # fmt: skip
-    assert summary["test_slides"] == CMC_TEST_SLIDES
-    splits = summary["build"]["splits"]
+    assert built["test_slides"] == CMC_TEST_SLIDES
+    splits = built["build"]["splits"]
     assert set(splits) == {"train", "test"}
     assert splits["train"]["labels"]["mitotic figure"] > 0
     assert splits["train"]["labels"]["look-alike"] > 0
-    assert "validate" not in summary
-    assert "detection" not in summary
-    dataset = mitosis_out / "run" / "dataset"
+    assert built["build"]["written"] == built["build"]["images"] > 0
+    assert "validate" not in built
+    assert "detection" not in built
+    dataset = tmp_path / "run" / "dataset"
     assert (dataset / "train.manifest").is_file()
     assert (dataset / "test.manifest").is_file()
 
-
-@pytest.mark.slow
-def test_mitosis_workflow_synthetic_end_to_end_resumes_and_scores_f1(mitosis_out: Path) -> None:
     summary = json_of(
-        run("mitosis_workflow.py", "--synthetic", "--out", "run", "--json", cwd=mitosis_out)
+        run("mitosis_workflow.py", "--synthetic", "--out", "run", "--json", cwd=tmp_path)
     )
-    assert summary["build"]["written"] == 0  # the first test built it: the rerun resumes
+    assert summary["build"]["written"] == 0  # the rerun resumes: nothing rewritten
     assert summary["validate"]["train"]["ok"] is True
     assert summary["validate"]["test"]["ok"] is True
     detection = summary["detection"]
@@ -75,10 +72,10 @@ def test_mitosis_workflow_synthetic_end_to_end_resumes_and_scores_f1(mitosis_out
 
 
 @pytest.mark.slow
-def test_mitosis_workflow_dry_run_plans_upload_and_trains_nothing(mitosis_out: Path) -> None:
+def test_mitosis_workflow_dry_run_plans_upload_and_trains_nothing(tmp_path: Path) -> None:
     summary = json_of(
         run("mitosis_workflow.py", "--synthetic", "--out", "run", "--fake-aws", "--dry-run",
-            "--json", cwd=mitosis_out)
+            "--json", cwd=tmp_path)
     )  # fmt: skip
     upload = summary["upload"]
     assert upload["dry_run"] is True
@@ -90,10 +87,10 @@ def test_mitosis_workflow_dry_run_plans_upload_and_trains_nothing(mitosis_out: P
 
 
 @pytest.mark.slow
-def test_mitosis_workflow_aws_steps_against_moto_and_fake_rekognition(mitosis_out: Path) -> None:
+def test_mitosis_workflow_aws_steps_against_moto_and_fake_rekognition(tmp_path: Path) -> None:
     summary = json_of(
         run("mitosis_workflow.py", "--synthetic", "--out", "run", "--fake-aws", "--tps", "100",
-            "--json", cwd=mitosis_out)
+            "--json", cwd=tmp_path)
     )  # fmt: skip
     assert summary["fake_aws"] is True
     assert summary["upload"]["uploaded"] == summary["upload"]["planned"] > 0
