@@ -362,3 +362,31 @@ def test_previews_regenerate_from_the_folder(slides: dict[str, str], tmp_path: P
 def test_previews_need_a_plan(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"plan\.json"):
         write_previews(tmp_path)
+
+
+def test_previews_show_background_windows_in_grey_and_outline_tissue(
+    slides: dict[str, str], tmp_path: Path
+) -> None:
+    name = "alpha.svs"
+    plan = PatchPlan(
+        [
+            PatchSpec(name, Box(0, 0, 512, 512), "train", sampler="background"),
+            PatchSpec(
+                name,
+                Box(1024, 1024, 1536, 1536),
+                "train",
+                [LabeledBox("mitotic figure", Box(1200, 1200, 1250, 1250))],
+            ),
+        ],
+        {name: slides[name]},
+        ("mitotic figure",),
+    )
+    (written,) = write_previews(plan, tmp_path, max_size=400)
+    pixels = np.asarray(Image.open(written))
+
+    def count(colour: tuple[int, int, int]) -> int:
+        return int((pixels == colour).all(axis=-1).sum())
+
+    assert count((120, 120, 120)) > 50  # the background window
+    assert count((30, 90, 255)) > 50  # the training window
+    assert count((0, 150, 0)) > 50  # the tissue outline

@@ -1,8 +1,9 @@
 """Per-slide preview images: where the patches of a dataset came from.
 
-Each preview is the slide's thumbnail with the tissue mask tinted green, every labelled
-object as a small outline coloured by label, and every sampled window drawn on top
-(solid blue for training patches, orange for test patches), with a legend.
+Each preview is the slide's thumbnail with the tissue mask outlined in green (the slide
+itself stays visible), every labelled object as a small outline coloured by label, and
+every sampled window drawn on top (blue for training patches, orange for test patches,
+grey for background patches without objects), with a legend.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePath
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
 from wsi2rek.dataset._manifest import atomic_write_bytes
@@ -33,7 +35,24 @@ LABEL_COLOURS: tuple[tuple[int, int, int], ...] = (
     (0, 0, 0),  # black
 )
 _SPLIT_COLOURS = {"train": (30, 90, 255), "test": (255, 140, 0)}
-_TISSUE_TINT = np.array([0, 170, 0], dtype=np.float32)
+_BACKGROUND_COLOUR = (120, 120, 120)
+_TISSUE_COLOUR = np.array([0, 150, 0], dtype=np.float32)
+
+
+def _outline(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """The boundary of a boolean mask, two pixels wide (mask minus its 2x erosion)."""
+    inner = mask.copy()
+    for _ in range(2):
+        padded = np.pad(inner, 1, constant_values=False)
+        inner = (
+            padded[1:-1, 1:-1]
+            & padded[:-2, 1:-1]
+            & padded[2:, 1:-1]
+            & padded[1:-1, :-2]
+            & padded[1:-1, 2:]
+        )
+    boundary: NDArray[np.bool_] = mask & ~inner
+    return boundary
 
 
 def _scaled(box: Box, sx: float, sy: float) -> tuple[float, float, float, float]:
@@ -52,7 +71,8 @@ def _preview_image(plan: PatchPlan, slide_name: str, max_size: int, tissue: bool
 
             mask = tissue_mask(slide, max_size=max_size).to_image()
             m = np.asarray(mask.resize(thumb.size, Image.Resampling.NEAREST)) > 0
-            rgb[m] = 0.6 * rgb[m] + 0.4 * _TISSUE_TINT
+            rgb[m] = 0.9 * rgb[m] + 0.1 * _TISSUE_COLOUR  # a faint tint keeps tissue visible
+            rgb[_outline(m)] = _TISSUE_COLOUR
     image = Image.fromarray(rgb.round().astype(np.uint8))
     sx, sy = image.width / width, image.height / height
     draw = ImageDraw.Draw(image)
@@ -63,14 +83,16 @@ def _preview_image(plan: PatchPlan, slide_name: str, max_size: int, tissue: bool
         draw.rectangle((x0, y0, max(x1, x0 + 2), max(y1, y0 + 2)), outline=colour)
     for spec in plan.patches:
         if spec.slide == slide_name:
-            draw.rectangle(
-                _scaled(spec.window, sx, sy), outline=_SPLIT_COLOURS[spec.split], width=2
-            )
+            colour = _SPLIT_COLOURS[spec.split] if spec.boxes else _BACKGROUND_COLOUR
+            draw.rectangle(_scaled(spec.window, sx, sy), outline=colour, width=2)
             for b in spec.boxes:
                 colour = LABEL_COLOURS[index[b.label] % len(LABEL_COLOURS)]
                 x0, y0, x1, y1 = _scaled(b.box, sx, sy)
                 draw.rectangle((x0, y0, max(x1, x0 + 2), max(y1, y0 + 2)), fill=colour)
     legend = [(f"{s} window", c) for s, c in _SPLIT_COLOURS.items()]
+    legend += [("background window", _BACKGROUND_COLOUR)]
+    if tissue:
+        legend += [("tissue", (0, 150, 0))]
     legend += [(name, LABEL_COLOURS[i % len(LABEL_COLOURS)]) for i, name in enumerate(plan.labels)]
     draw.rectangle((0, 0, 150, 8 + 14 * len(legend)), fill=(255, 255, 255))
     y = 4
