@@ -88,6 +88,11 @@ def test_build_json_then_validate_and_preview(
     assert report["ok"] is True
     assert report["lines"] == 2
 
+    # one look-alike image is too few for Rekognition to split the training set itself
+    assert main(["validate", str(out / "train.manifest"), "--distribute", "--json"]) == 1
+    codes = [e["code"] for e in json.loads(capsys.readouterr().out)["errors"]]
+    assert codes == ["ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE"]
+
     for f in (out / "preview").iterdir():
         f.unlink()
     assert main(["preview", str(out), "--max-size", "200"]) == 0

@@ -133,6 +133,7 @@ LINE_CASES: list[tuple[str, Callable[[Line], None], str]] = [
     ("1 px box", _set("bounding-box/annotations/0/width", 1), "ERROR_BOUNDING_BOX_TOO_SMALL"),
     ("1 px after rescale", _rescaled_tiny, "ERROR_BOUNDING_BOX_TOO_SMALL"),
     ("51 boxes", _many_boxes, "ERROR_TOO_MANY_BOUNDING_BOXES"),
+    ("every box invalid", _set("bounding-box/annotations/0/top", -5), "ERROR_NO_VALID_ANNOTATIONS"),
     (
         "unknown class id",
         _set("bounding-box/annotations/0/class_id", 5),
@@ -286,6 +287,26 @@ def test_test_labels_must_overlap_training_labels(folder: Path) -> None:
         assert codes == [(0, "ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP")]
     shared = _write(folder, [_labelled("a"), _labelled("b")], "test3.manifest")
     assert validate_manifest(shared, train=train).ok  # 50 % is enough
+
+
+def test_one_bad_box_among_good_ones_is_not_a_line_without_valid_annotations(
+    folder: Path,
+) -> None:
+    line = good_line(n_boxes=3)
+    _body(line)["annotations"][0]["left"] = -5
+    report = validate_manifest(_write(folder, [line, good_line(), good_line(), good_line()]))
+    assert "ERROR_INVALID_BOUNDING_BOX" in report.codes()
+    assert "ERROR_NO_VALID_ANNOTATIONS" not in report.codes()
+
+
+def test_distribute_needs_two_images_per_label(folder: Path) -> None:
+    path = _write(folder, [_labelled("a"), _labelled("a"), _labelled("b")], "train.manifest")
+    assert validate_manifest(path).ok  # an explicit test set: one image of "b" is enough
+    report = validate_manifest(path, distribute=True)
+    assert [(i.line, i.code) for i in report.errors] == [
+        (0, "ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE")
+    ]
+    assert "{'b': 1}" in report.errors[0].message
 
 
 def test_report_to_dict_has_the_cli_shape(folder: Path) -> None:

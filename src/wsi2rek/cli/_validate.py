@@ -29,6 +29,12 @@ def register(subparsers: Any) -> None:
         help="the training manifest, to check that test labels overlap training labels",
     )
     p.add_argument("--no-images", action="store_true", help="do not open the local image files")
+    p.add_argument(
+        "--distribute",
+        action="store_true",
+        help="the manifest is a training set Rekognition will split into a test set "
+        "(needs at least two images per label)",
+    )
     add_json_flag(p)
     p.set_defaults(handler=_run)
 
@@ -55,7 +61,12 @@ def render_report(data: dict[str, Any], path: Path) -> str:
 def _run(args: argparse.Namespace) -> int:
     from wsi2rek.dataset import validate_manifest  # noqa: PLC0415  (keep CLI start-up light)
 
-    report = validate_manifest(args.manifest, check_images=not args.no_images, train=args.train)
+    report = validate_manifest(
+        args.manifest,
+        check_images=not args.no_images,
+        train=args.train,
+        distribute=args.distribute,
+    )
     data = report.to_dict()
     if args.json:
         print_json(data)

@@ -282,6 +282,7 @@ class Manifest:
         base_dir: str | Path | None = None,
         train: Manifest | None = None,
         limits: Limits | None = None,
+        distribute: bool = False,
     ) -> ValidationReport:
         """Check every rule Rekognition applies that can be checked locally.
 
@@ -293,6 +294,8 @@ class Manifest:
             train: The training manifest, when this one is a test manifest: its labels
                 must overlap the training labels by at least 50 %.
             limits: Quotas to check against (default: Rekognition's).
+            distribute: This training manifest will be split by Rekognition
+                (``distribute_dataset_entries``): every label needs two or more images.
 
         Returns:
             A :class:`ValidationReport`; ``ok`` is False when any error was found.
@@ -317,4 +320,5 @@ class Manifest:
             base_dir=Path(base_dir) if check_images else None,
             train_labels=train_labels,
             limits=limits,
+            distribute=distribute,
         )

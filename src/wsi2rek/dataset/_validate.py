@@ -65,6 +65,7 @@ class Limits:
     max_manifest_bytes: int = 1024**3
     max_invalid_fraction: float = 0.20
     min_label_overlap: float = 0.50
+    min_images_per_label_to_distribute: int = 2
 
 
 @attrs.frozen
@@ -333,31 +334,54 @@ class _LineChecker:
             )
         long_side = max(width, height)
         scale = lim.rescale_side / long_side if long_side > lim.rescale_side else 1.0
+        bad_boxes = 0
         for i, a in enumerate(annotations):
-            cid, x, y, w, h = a["class_id"], a["left"], a["top"], a["width"], a["height"]
-            where = f"box {i} (class_id {cid}, left {x}, top {y}, width {w}, height {h})"
-            if class_map is not None:
-                if str(cid) not in class_map:
-                    self.error(
-                        "ERROR_MISSING_CLASS_MAP_ID",
-                        f"{where}: class_id {cid} is not in class-map {sorted(class_map)}; "
-                        "add it to the class-map",
-                    )
-                else:
-                    self.labels.append(class_map[str(cid)])
-            if x < 0 or y < 0 or w < 0 or h < 0 or x + w > width or y + h > height:
+            bad_boxes += self._box(i, a, size=(width, height), scale=scale, class_map=class_map)
+        if annotations and bad_boxes == len(annotations):
+            self.error(
+                "ERROR_NO_VALID_ANNOTATIONS",
+                f"none of the {len(annotations)} bounding boxes is valid (see the errors "
+                "above); Rekognition drops the line",
+            )
+
+    def _box(
+        self,
+        i: int,
+        a: dict[str, Any],
+        *,
+        size: tuple[int, int],
+        scale: float,
+        class_map: dict[str, str] | None,
+    ) -> int:
+        """Check one box; returns 1 when it has an error, else 0."""
+        lim = self.limits
+        width, height = size
+        before = len(self.errors)
+        cid, x, y, w, h = a["class_id"], a["left"], a["top"], a["width"], a["height"]
+        where = f"box {i} (class_id {cid}, left {x}, top {y}, width {w}, height {h})"
+        if class_map is not None:
+            if str(cid) not in class_map:
                 self.error(
-                    "ERROR_INVALID_BOUNDING_BOX",
-                    f"{where} is negative or off the {width} x {height} image; boxes must lie "
-                    "inside the image frame",
+                    "ERROR_MISSING_CLASS_MAP_ID",
+                    f"{where}: class_id {cid} is not in class-map {sorted(class_map)}; "
+                    "add it to the class-map",
                 )
-            elif w * scale <= 1 or h * scale <= 1:
-                self.error(
-                    "ERROR_BOUNDING_BOX_TOO_SMALL",
-                    f"{where} is at most 1 px wide or high after Rekognition rescales the "
-                    f"long side to {lim.rescale_side} px (scale {scale:.3f}); use larger boxes "
-                    "(e.g. a larger spot radius) or remove it",
-                )
+            else:
+                self.labels.append(class_map[str(cid)])
+        if x < 0 or y < 0 or w < 0 or h < 0 or x + w > width or y + h > height:
+            self.error(
+                "ERROR_INVALID_BOUNDING_BOX",
+                f"{where} is negative or off the {width} x {height} image; boxes must lie "
+                "inside the image frame",
+            )
+        elif w * scale <= 1 or h * scale <= 1:
+            self.error(
+                "ERROR_BOUNDING_BOX_TOO_SMALL",
+                f"{where} is at most 1 px wide or high after Rekognition rescales the "
+                f"long side to {lim.rescale_side} px (scale {scale:.3f}); use larger boxes "
+                "(e.g. a larger spot radius) or remove it",
+            )
+        return int(len(self.errors) > before)
 
     def _objects(self, objects: list[Any], count: int) -> None:
         if len(objects) != count or not all(
@@ -406,12 +430,14 @@ def validate_texts(
     base_dir: Path | None,
     train_labels: Mapping[str, int] | None = None,
     limits: Limits | None = None,
+    distribute: bool = False,
 ) -> ValidationReport:
     """Validate raw manifest lines (see :meth:`wsi2rek.dataset.Manifest.validate`)."""
     lim = limits or Limits()
     errors: list[Issue] = []
     warnings: list[Issue] = []
     labels: Counter[str] = Counter()
+    images_per_label: Counter[str] = Counter()
     buckets: set[str] = set()
     invalid = background = 0
     for number, text in enumerate(texts, start=1):
@@ -438,6 +464,7 @@ def validate_texts(
             invalid += 1
         else:
             labels.update(checker.labels)
+            images_per_label.update(set(checker.labels))
             background += checker.background
     errors.extend(
         _whole_file(
@@ -450,6 +477,8 @@ def validate_texts(
             lim=lim,
         )
     )
+    if distribute:
+        errors.extend(_distribute_check(images_per_label, lim))
     return ValidationReport(
         lines=len(texts),
         errors=tuple(errors),
@@ -541,12 +570,30 @@ def _whole_file(
     return out
 
 
+def _distribute_check(images_per_label: Counter[str], lim: Limits) -> list[Issue]:
+    """``distribute_dataset_entries`` needs enough images of every label to split."""
+    need = lim.min_images_per_label_to_distribute
+    short = {label: n for label, n in sorted(images_per_label.items()) if n < need}
+    if not images_per_label or not short:
+        return []
+    return [
+        Issue(
+            0,
+            "ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE",
+            f"labels {short} have fewer than {need} images each; Rekognition cannot split "
+            "this training set into a test set (give an explicit test manifest, or sample "
+            "more patches of those labels)",
+        )
+    ]
+
+
 def validate_manifest(
     path: str | Path,
     *,
     check_images: bool = True,
     train: str | Path | None = None,
     limits: Limits | None = None,
+    distribute: bool = False,
 ) -> ValidationReport:
     """Read and validate the manifest at ``path``.
 
@@ -555,6 +602,9 @@ def validate_manifest(
         check_images: Also check each local image file (see :meth:`Manifest.validate`).
         train: The training manifest, when ``path`` is a test manifest.
         limits: Quotas to check against (default: Rekognition's).
+        distribute: The manifest is a training set that Rekognition will split into a
+            test set (``distribute_dataset_entries``): every label needs at least two
+            images.
 
     Raises:
         ManifestError: The file cannot be read at all.
@@ -563,4 +613,6 @@ def validate_manifest(
 
     manifest = Manifest.read(path)
     train_manifest = Manifest.read(train) if train is not None else None
-    return manifest.validate(check_images=check_images, train=train_manifest, limits=limits)
+    return manifest.validate(
+        check_images=check_images, train=train_manifest, limits=limits, distribute=distribute
+    )
