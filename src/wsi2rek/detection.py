@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Box
 
 __all__ = ["Detection", "Detector", "RGBImage"]
@@ -29,7 +30,7 @@ RGBImage = NDArray[np.uint8]
 
 def _confidence(_instance: object, _attribute: object, value: float) -> None:
     if not (math.isfinite(value) and 0.0 <= value <= 100.0):
-        raise ValueError(f"confidence must be in [0, 100] (percent), got {value!r}")
+        raise ParameterError(f"confidence must be in [0, 100] (percent), got {value!r}")
 
 
 @attrs.frozen

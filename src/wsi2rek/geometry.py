@@ -13,12 +13,14 @@ from collections.abc import Iterable
 
 import attrs
 
+from wsi2rek.errors import ParameterError
+
 __all__ = ["Box", "Point"]
 
 
 def _finite(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not math.isfinite(value):
-        raise ValueError(f"{attribute.name} must be a finite number, got {value!r}")
+        raise ParameterError(f"{attribute.name} must be a finite number, got {value!r}")
 
 
 @attrs.frozen(order=True)

@@ -88,6 +88,8 @@ class SkippedAnnotation:
 
 def is_sqlite_file(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` is a regular file starting with the SQLite 3 header."""
+    if not Path(path).is_file():  # never open a named pipe or device: it could block
+        return False
     try:
         with Path(path).open("rb") as handle:
             return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 
 import attrs
@@ -95,7 +96,7 @@ class Annotation:
                     slide=self.slide,
                 )
             mx, my = (mpp, mpp) if isinstance(mpp, int | float) else mpp
-            if mx <= 0 or my <= 0 or spot_radius_um < 0:
+            if not (mx > 0 and my > 0 and spot_radius_um >= 0):
                 raise AnnotationError(
                     f"annotation {self.uid}: radius and mpp must be positive, got "
                     f"radius={spot_radius_um} um, mpp={mpp}",
@@ -103,11 +104,19 @@ class Annotation:
                     slide=self.slide,
                 )
             rx, ry = spot_radius_um / mx, spot_radius_um / my
+            if not (math.isfinite(rx) and math.isfinite(ry)):
+                raise AnnotationError(
+                    f"annotation {self.uid}: a spot radius of {spot_radius_um} um at mpp "
+                    f"{mpp} is not a finite number of pixels; give a radius of a few "
+                    "micrometres",
+                    uid=self.uid,
+                    slide=self.slide,
+                )
             return Box(c.x - rx, c.y - ry, c.x + rx, c.y + ry)
         radius = DEFAULT_SPOT_RADIUS_PX if spot_radius_px is None else spot_radius_px
-        if radius < 0:
+        if not (radius >= 0 and math.isfinite(radius)):
             raise AnnotationError(
-                f"annotation {self.uid}: spot radius must be >= 0, got {radius}",
+                f"annotation {self.uid}: spot radius must be a finite number >= 0, got {radius}",
                 uid=self.uid,
                 slide=self.slide,
             )

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Collection
 from pathlib import Path
 
+from wsi2rek._json import dumps
 from wsi2rek.errors import ManifestError
 
 __all__ = ["atomic_write_text", "rewrite_manifest"]
@@ -80,7 +81,9 @@ def rewrite_manifest(
                     code="ERROR_INVALID_SOURCE_REF_FORMAT",
                 )
             record["source-ref"] = f"{base}/{relative}"
-        out.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+        out.append(
+            dumps(record, what=f"{path}:{number}", ensure_ascii=False, separators=(",", ":"))
+        )
     return "".join(f"{line}\n" for line in out)
 
 

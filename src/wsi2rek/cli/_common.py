@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from wsi2rek._json import dumps
 
 __all__ = ["add_json_flag", "print_json", "show_progress"]
 
@@ -17,7 +18,7 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 
 def print_json(data: Any) -> None:
     """Print ``data`` as indented, key-sorted JSON on stdout."""
-    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+    print(dumps(data, what="the JSON output", indent=2, sort_keys=True, default=str))
 
 
 def show_progress(args: argparse.Namespace) -> bool:

@@ -19,7 +19,6 @@ build leaves only whole files and a rerun writes just the missing images.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 import math
 import multiprocessing
 import os
@@ -33,6 +32,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+from wsi2rek._json import dumps
 from wsi2rek.dataset._encode import ImageOptions
 from wsi2rek.dataset._folder import build_key, existing_images, prepare_folder
 from wsi2rek.dataset._manifest import (
@@ -334,7 +334,8 @@ def _write_patches_jsonl(patches: Sequence[PatchSpec], root: Path, ext: str) -> 
         for p in patches
     )
     atomic_write_text(
-        root / "patches.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+        root / "patches.jsonl",
+        "".join(dumps(r, what="patches.jsonl", sort_keys=True) + "\n" for r in rows),
     )
 
 
@@ -491,7 +492,9 @@ def build_dataset(
     prepare_folder(root, key, overwrite=overwrite)
     root.mkdir(parents=True, exist_ok=True)
     info: dict[str, Any] = {"format": DATASET_FORMAT, "status": "building", "build": key}
-    atomic_write_text(root / "dataset.json", json.dumps(info, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(
+        root / "dataset.json", dumps(info, what="dataset.json", indent=2, sort_keys=True) + "\n"
+    )
     plan.save(root / "plan.json")
 
     ext = options.extension
@@ -545,7 +548,8 @@ def build_dataset(
         },
     }
     atomic_write_text(
-        root / "dataset.json", json.dumps(info, indent=2, sort_keys=True, default=str) + "\n"
+        root / "dataset.json",
+        dumps(info, what="dataset.json", indent=2, sort_keys=True, default=str) + "\n",
     )
     return DatasetSummary(
         out=root,

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from wsi2rek._json import dumps
 from wsi2rek.errors import ManifestError
 
 if TYPE_CHECKING:
@@ -138,7 +139,12 @@ class ManifestLine:
 
     def dumps(self, attribute: str = DEFAULT_ATTRIBUTE) -> str:
         """This line as compact JSON text (no newline)."""
-        return json.dumps(self.to_json(attribute), separators=(",", ":"), ensure_ascii=False)
+        return dumps(
+            self.to_json(attribute),
+            what=f"the manifest line of {self.source_ref}",
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
+from wsi2rek._json import dumps
 from wsi2rek.detection import Detection
 from wsi2rek.errors import DetectionCacheError
 from wsi2rek.geometry import Box
@@ -43,7 +44,7 @@ class TileCache:
 
     def __init__(self, path: str | Path, params: Mapping[str, Any]) -> None:
         self.path = Path(path)
-        self.params = json.loads(json.dumps(dict(params)))
+        self.params = json.loads(dumps(dict(params), what="detection cache parameters"))
         self.results: dict[TileKey, list[Detection]] = {}
         self._lock = threading.Lock()
         self._handle: IO[str] | None = None
@@ -52,22 +53,39 @@ class TileCache:
     def _load(self) -> None:
         if not self.path.exists():
             return
+        if not self.path.is_file():
+            raise DetectionCacheError(
+                f"{self.path} is not a regular file, so it cannot be a detection cache; give "
+                "another --cache path",
+                path=self.path,
+            )
         data = self.path.read_bytes()
         # Keep only complete lines: an interrupted run may leave half a line at the end.
         complete = data[: data.rfind(b"\n") + 1]
-        lines = complete.decode("utf-8").splitlines()
-        if not lines:
-            return
+        first = complete.split(b"\n", 1)[0]
         try:
-            header = json.loads(lines[0])
-        except json.JSONDecodeError:
+            header = json.loads(first.decode("utf-8")) if first else None
+        except ValueError:  # not UTF-8, or not JSON
             header = None
         if not isinstance(header, dict) or header.get("format") != _FORMAT:
+            if not complete and self._header_line().startswith(data):
+                # only the start of our own header: a run killed while creating the file
+                self.path.write_bytes(b"")
+                return
+            # Never appended to or truncated: the file is not ours.
             raise DetectionCacheError(
                 f"{self.path} is not a wsi2rek detection cache (its first line is not a "
                 f"{_FORMAT} header); give another --cache path or delete the file",
                 path=self.path,
             )
+        try:
+            lines = complete.decode("utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise DetectionCacheError(
+                f"{self.path} is damaged (not UTF-8 text at byte {exc.start}); delete the "
+                "cache file to start over",
+                path=self.path,
+            ) from exc
         if header.get("params") != self.params:
             old = header.get("params") or {}
             diff = sorted(
@@ -100,8 +118,7 @@ class TileCache:
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         self._handle = self.path.open("a", encoding="utf-8")
         if fresh:
-            header = {"format": _FORMAT, "params": self.params}
-            self._handle.write(json.dumps(header, sort_keys=True) + "\n")
+            self._handle.write(self._header_line().decode("utf-8"))
             self._handle.flush()
         return self
 
@@ -112,6 +129,11 @@ class TileCache:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def _header_line(self) -> bytes:
+        header = {"format": _FORMAT, "params": self.params}
+        text = dumps(header, what=f"detection cache {self.path}", sort_keys=True)
+        return (text + "\n").encode("utf-8")
 
     def close(self) -> None:
         """Flush to disk and close the file."""
@@ -127,7 +149,10 @@ class TileCache:
 
     def put(self, key: TileKey, detections: Sequence[Detection]) -> None:
         """Record a tile's detections: one line, written and flushed at once."""
-        line = json.dumps({"tile": list(key), "detections": [_encode(d) for d in detections]})
+        line = dumps(
+            {"tile": list(key), "detections": [_encode(d) for d in detections]},
+            what=f"detection cache {self.path}",
+        )
         with self._lock:
             self.results[key] = list(detections)
             if self._handle is not None:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from wsi2rek._json import dumps
 from wsi2rek.detection import Detection
 from wsi2rek.errors import DatabaseError, DetectionError
 from wsi2rek.geometry import Box, Point
@@ -117,7 +118,7 @@ def write_geojson(
     """Write detections as QuPath GeoJSON (see :func:`to_geojson`); atomic. Returns the path."""
     out = Path(path)
     with _atomic(out) as fh:
-        json.dump(to_geojson(detections, colors=colors), fh, indent=1)
+        fh.write(dumps(to_geojson(detections, colors=colors), what=f"GeoJSON {out}", indent=1))
         fh.write("\n")
     return out
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
+from wsi2rek._json import dumps
 from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box
 
@@ -171,7 +172,7 @@ class Skip:
 def write_jsonl(patches: Iterable[PatchSpec], path: str | Path) -> None:
     """Write patch specs as JSON lines (one per patch) to ``path``."""
     with Path(path).open("w", encoding="utf-8") as f:
-        f.writelines(json.dumps(p.to_dict(), sort_keys=True) + "\n" for p in patches)
+        f.writelines(dumps(p.to_dict(), what=str(path), sort_keys=True) + "\n" for p in patches)
 
 
 def read_jsonl(path: str | Path) -> Iterator[PatchSpec]:
@@ -249,12 +250,13 @@ class PatchPlan:
 
     def fingerprint(self) -> str:
         """SHA-256 of the parameters, labels and patches (not of slide locations)."""
-        canonical = json.dumps(
+        canonical = dumps(
             {
                 "labels": list(self.labels),
                 "params": dict(self.params),
                 "patches": [p.to_dict() for p in self.patches],
             },
+            what="the plan fingerprint",
             sort_keys=True,
             separators=(",", ":"),
         )
@@ -264,10 +266,28 @@ class PatchPlan:
         """Write the plan as JSON (atomically: temporary name, then rename)."""
         target = Path(path)
         tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), sort_keys=True), encoding="utf-8")
+        tmp.write_text(dumps(self.to_dict(), what=str(target), sort_keys=True), encoding="utf-8")
         tmp.replace(target)
 
     @classmethod
     def load(cls, path: str | Path) -> PatchPlan:
-        """Read a plan written by :meth:`save`."""
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """Read a plan written by :meth:`save`.
+
+        Raises:
+            SamplingError: The file is not a plan (not UTF-8 JSON, or fields missing or of
+                the wrong type), e.g. damaged or edited by hand.
+        """
+        source = Path(path)
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                return cls.from_dict(data)
+            detail = f"expected a JSON object, found {type(data).__name__}"
+        except SamplingError as exc:
+            raise SamplingError(f"{source} is not a valid plan: {exc}") from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise SamplingError(
+            f"{source} is not a wsi2rek plan ({detail}); it is damaged or was edited. "
+            "Rebuild the dataset to write it again"
+        )

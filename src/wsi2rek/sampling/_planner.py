@@ -8,6 +8,7 @@ samplers. Everything it leaves out is a counted :class:`Skip`.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections import Counter
@@ -167,8 +168,8 @@ def _check_options(
             "not both"
         )
     for name, value in (("spot_radius_px", spot_radius_px), ("spot_radius_um", spot_radius_um)):
-        if value is not None and not value > 0:
-            raise SamplingError(f"{name} must be a positive number, got {value}")
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise SamplingError(f"{name} must be a positive, finite number, got {value}")
     if isinstance(sampler, ObjectSampler) and sampler.targets is not None:
         unknown = [t for t in sampler.targets if t not in labels]
         if unknown:

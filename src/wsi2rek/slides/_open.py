@@ -54,6 +54,13 @@ def open_slide(
             path=p,
             tried=(),
         )
+    if not p.is_file():
+        # a named pipe, socket or device: opening it could block forever or consume it
+        raise UnsupportedSlideError(
+            f"{p} is not a regular file (a named pipe, socket or device); pass a slide file",
+            path=p,
+            tried=(),
+        )
     tried: list[str] = []
     vendor = openslide.OpenSlide.detect_format(p)
     if vendor is not None:
