@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Collection
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 import botocore.config
@@ -32,6 +32,7 @@ __all__ = [
     "make_rekognition_client",
     "make_s3_client",
     "parse_s3_uri",
+    "region_from_arn",
     "wait_for_status",
 ]
 
@@ -50,6 +51,62 @@ def _config(max_attempts: int, retry_mode: RetryMode) -> botocore.config.Config:
     )
 
 
+_NO_REGION = (
+    "no AWS region is configured for {service}: pass --region REGION (CLI) or "
+    "region_name=... (Python), or set AWS_DEFAULT_REGION, or run "
+    "`aws configure set region us-east-1`"
+)
+
+
+def region_from_arn(arn: str | None) -> str | None:
+    """The region field of an ARN (``arn:partition:service:region:account:resource``).
+
+    Args:
+        arn: Any ARN, or None.
+
+    Returns:
+        The region, or None when ``arn`` is None, not an ARN or has an empty region field
+        (global resources such as S3 buckets).
+    """
+    if not arn:
+        return None
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or not parts[3]:
+        return None
+    return parts[3]
+
+
+def _resolve_region(
+    session: boto3.session.Session, region_name: str | None, arn: str | None
+) -> str | None:
+    """``region_name``, else boto3's own (env, profile), else the ARN's region, else None."""
+    return region_name or session.region_name or region_from_arn(arn)
+
+
+def _client(
+    service: Literal["s3", "rekognition"],
+    session: boto3.session.Session | None,
+    *,
+    endpoint_url: str | None,
+    region_name: str | None,
+    arn: str | None,
+    config: botocore.config.Config,
+) -> Any:
+    session = session or boto3.session.Session()
+    region = _resolve_region(session, region_name, arn)
+    try:
+        return session.client(
+            service,
+            endpoint_url=endpoint_url,
+            region_name=region,
+            config=config,
+        )
+    except botocore.exceptions.NoRegionError as exc:
+        raise AwsError(
+            _NO_REGION.format(service=service), operation="CreateClient", code="NoRegion"
+        ) from exc
+
+
 def make_s3_client(
     *,
     endpoint_url: str | None = None,
@@ -58,17 +115,21 @@ def make_s3_client(
     retry_mode: RetryMode = "standard",
     max_pool_connections: int = 10,
     session: boto3.session.Session | None = None,
+    arn: str | None = None,
 ) -> S3Client:
     """Create an S3 client with a retry configuration.
 
     Args:
         endpoint_url: Any S3-compatible endpoint (MinIO, moto, ...); AWS when None.
-        region_name: The region; boto3's usual resolution (env, profile) when None.
+        region_name: The region; when None, boto3's usual resolution (env, profile), then
+            the region of ``arn``.
         max_attempts: Attempts per call, first one included.
         retry_mode: botocore's ``standard`` or ``adaptive`` (client-side rate limiting).
         max_pool_connections: HTTP connection pool size (match your upload concurrency).
         session: The boto3 session to use (a profile, explicit credentials); a new
             default session when None.
+        arn: An ARN whose region is used when neither ``region_name`` nor boto3's
+            configuration names one (e.g. the model ARN a command works on).
 
     Returns:
         A new ``S3Client``.
@@ -76,9 +137,10 @@ def make_s3_client(
     config = _config(max_attempts, retry_mode).merge(
         botocore.config.Config(max_pool_connections=max_pool_connections)
     )
-    return (session or boto3.session.Session()).client(
-        "s3", endpoint_url=endpoint_url, region_name=region_name, config=config
+    client: S3Client = _client(
+        "s3", session, endpoint_url=endpoint_url, region_name=region_name, arn=arn, config=config
     )
+    return client
 
 
 def make_rekognition_client(
@@ -89,29 +151,41 @@ def make_rekognition_client(
     retry_mode: RetryMode = "standard",
     max_pool_connections: int = 10,
     session: boto3.session.Session | None = None,
+    arn: str | None = None,
 ) -> RekognitionClient:
     """Create a Rekognition client with a retry configuration (see :func:`make_s3_client`).
 
     Args:
         endpoint_url: A Rekognition endpoint (e.g. a fake server in tests); AWS when None.
-        region_name: The region; boto3's usual resolution (env, profile) when None.
+        region_name: The region; when None, boto3's usual resolution (env, profile), then
+            the region of ``arn``.
         max_attempts: Attempts per call, first one included.
         retry_mode: botocore's ``standard`` or ``adaptive``.
         max_pool_connections: HTTP connection pool size; raise it to at least the number
             of threads calling ``detect`` at once (e.g. ``detect_slide``'s concurrency).
         session: The boto3 session to use; a new default session when None.
+        arn: A model or project ARN whose region is used when neither ``region_name``
+            nor boto3's configuration names one.
 
     Returns:
         A new ``RekognitionClient``.
+
+    Raises:
+        AwsError: No region anywhere (argument, environment, profile, ``arn``); the
+            message says how to set one.
     """
-    return (session or boto3.session.Session()).client(
+    config = _config(max_attempts, retry_mode).merge(
+        botocore.config.Config(max_pool_connections=max_pool_connections)
+    )
+    client: RekognitionClient = _client(
         "rekognition",
+        session,
         endpoint_url=endpoint_url,
         region_name=region_name,
-        config=_config(max_attempts, retry_mode).merge(
-            botocore.config.Config(max_pool_connections=max_pool_connections)
-        ),
+        arn=arn,
+        config=config,
     )
+    return client
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -146,9 +220,11 @@ def error_code(exc: BaseException) -> str:
 
 
 def _error_message(exc: BaseException) -> str:
+    """The error's message on one line (botocore's parameter validation spans several)."""
+    message = str(exc)
     if isinstance(exc, botocore.exceptions.ClientError):
-        return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-    return str(exc)
+        message = str(exc.response.get("Error", {}).get("Message", "")) or message
+    return " ".join(message.split())
 
 
 _HINTS = {

@@ -27,7 +27,11 @@ __all__ = ["register"]
 
 
 def _add_endpoint_flags(parser: argparse.ArgumentParser, *, rekognition: bool) -> None:
-    parser.add_argument("--region", default=None, help="AWS region (default: boto3's resolution)")
+    parser.add_argument(
+        "--region",
+        default=None,
+        help="AWS region (default: the model ARN's region, else boto3's resolution)",
+    )
     if rekognition:
         parser.add_argument(
             "--endpoint-url", default=None, help="Rekognition endpoint (default: AWS)"
@@ -181,17 +185,29 @@ def _upload(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _clients(args: argparse.Namespace) -> tuple[RekognitionClient, S3Client]:
+def _clients(
+    args: argparse.Namespace, arn: str | None = None
+) -> tuple[RekognitionClient, S3Client]:
+    """Clients for a command; a model ARN's region wins over the configured default.
+
+    A model lives in the region its ARN names, so ``--region`` (when given) or that
+    region is used; without an ARN (``train``), boto3's configuration decides and a
+    missing region is one line saying how to set it.
+    """
     import boto3  # noqa: PLC0415
 
     from wsi2rek.aws import make_rekognition_client, make_s3_client  # noqa: PLC0415
+    from wsi2rek.aws._clients import region_from_arn  # noqa: PLC0415
 
+    region = args.region or region_from_arn(arn)
     # One session: the second client reuses its loaded endpoint and service data.
     session = boto3.session.Session()
     rek = make_rekognition_client(
-        endpoint_url=args.endpoint_url, region_name=args.region, session=session
+        endpoint_url=args.endpoint_url, region_name=region, session=session, arn=arn
     )
-    s3 = make_s3_client(endpoint_url=args.s3_endpoint_url, region_name=args.region, session=session)
+    s3 = make_s3_client(
+        endpoint_url=args.s3_endpoint_url, region_name=region, session=session, arn=arn
+    )
     return rek, s3
 
 
@@ -210,7 +226,7 @@ def _manifest_uris(dataset: str, s3: S3Client) -> tuple[str, str | None]:
     test = f"s3://{bucket}/{base}test.s3.manifest"
     try:
         s3.head_object(Bucket=bucket, Key=f"{base}test.s3.manifest")
-    except botocore.exceptions.ClientError as exc:
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
             return train, None
         raise aws_error(exc, operation="HeadObject", resource=test) from exc
@@ -266,7 +282,7 @@ def _model_info(model: CustomLabelsModel) -> dict[str, Any]:
 def _model(args: argparse.Namespace) -> int:
     from wsi2rek.aws import CustomLabelsModel  # noqa: PLC0415
 
-    rek, s3 = _clients(args)
+    rek, s3 = _clients(args, args.arn)
     model = CustomLabelsModel(args.arn, client=rek, s3_client=s3, poll_interval=args.poll_interval)
     with _status_log(args):
         if args.action == "start":
@@ -306,7 +322,7 @@ def _detect(args: argparse.Namespace) -> int:
 
     if not args.image.is_file():
         raise FileNotFoundError(f"image {args.image} does not exist")
-    rek, s3 = _clients(args)
+    rek, s3 = _clients(args, args.model)
     model = CustomLabelsModel(args.model, client=rek, s3_client=s3)
     detections = model.detect(args.image, args.min_confidence, args.max_results)
     if args.draw is not None:
