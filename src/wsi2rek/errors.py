@@ -24,6 +24,8 @@ __all__ = [
     "DatasetMismatchError",
     "DetectionCacheError",
     "DetectionError",
+    "FetchError",
+    "FetchVerificationError",
     "LabelMapError",
     "ManifestError",
     "ParameterError",
@@ -273,3 +275,24 @@ class DetectionCacheError(DetectionError, ValueError):
     def __init__(self, message: str, *, path: str | Path | None = None) -> None:
         super().__init__(message)
         self.path = Path(path) if path is not None else None
+
+
+# --- fetching the public datasets (wsi2rek.fetch) -----------------------------------------
+
+
+class FetchError(Wsi2RekError, OSError):
+    """Downloading a public dataset failed (network, HTTP status, disk, destination).
+
+    ``path`` names the file in the destination folder, ``url`` where it was fetched from.
+    """
+
+    def __init__(
+        self, message: str, *, path: str | Path | None = None, url: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+        self.url = url
+
+
+class FetchVerificationError(FetchError, ValueError):
+    """A fetched or existing file does not match its expected size, checksum or content."""

@@ -29,6 +29,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "detect_slide",
     "aws",
+    "fetch",
 )
 
 

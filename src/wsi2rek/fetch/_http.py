@@ -1,0 +1,300 @@
+"""Resumable HTTP downloads with the standard library (``urllib``), nothing else.
+
+Two operations: :func:`probe` asks the server how large a file is (a one-byte ranged
+``GET``: S3 pre-signed URLs, where figshare redirects, refuse ``HEAD``), and
+:func:`download` appends to a partial file with ``Range: bytes=<have>-`` until it holds the
+announced size, resuming after a dropped connection. Every failure becomes a one-line
+:class:`~wsi2rek.errors.FetchError` that names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import attrs
+
+from wsi2rek.errors import FetchError, FetchVerificationError
+
+__all__ = ["Transfer", "download", "probe"]
+
+_CHUNK = 1 << 20
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")
+
+
+def _user_agent() -> str:
+    from wsi2rek import __version__  # noqa: PLC0415 -- lazy package root; avoid a cycle
+
+    return f"wsi2rek/{__version__} (+urllib)"
+
+
+@attrs.frozen
+class Transfer:
+    """The outcome of one :func:`download`.
+
+    Attributes:
+        size: Bytes in the finished partial file (the announced size).
+        received: Bytes received over the network in this call.
+        resumed_from: Bytes already present when the first request was sent.
+        attempts: Requests sent (more than one after a dropped connection).
+    """
+
+    size: int
+    received: int
+    resumed_from: int
+    attempts: int
+
+
+def _request(url: str, first_byte: int, last_byte: int | None = None) -> urllib.request.Request:
+    headers = {"User-Agent": _user_agent(), "Accept-Encoding": "identity"}
+    if first_byte or last_byte is not None:
+        end = "" if last_byte is None else str(last_byte)
+        headers["Range"] = f"bytes={first_byte}-{end}"
+    return urllib.request.Request(url, headers=headers)  # noqa: S310 -- http(s) checked by caller
+
+
+def _network_error(exc: BaseException, url: str, path: str) -> FetchError:
+    reason = getattr(exc, "reason", exc)
+    return FetchError(
+        f"{path}: cannot reach {url} ({reason}); check the network connection, "
+        "or pass --base-url to use a reachable mirror",
+        path=path,
+        url=url,
+    )
+
+
+def _http_error(exc: urllib.error.HTTPError, url: str, path: str) -> FetchError:
+    hint = (
+        "the file is not at that address: check --base-url (a mirror must keep the "
+        "dataset's relative paths)"
+        if exc.code in (403, 404, 410)
+        else "the server refused or failed; retry later"
+    )
+    return FetchError(
+        f"{path}: HTTP {exc.code} {exc.reason} from {url}; {hint}", path=path, url=url
+    )
+
+
+def _total_of(response: http.client.HTTPResponse) -> int | None:
+    """The full file size a response announces: Content-Range total, else Content-Length."""
+    if response.status == 206:
+        match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+        if match and match.group(3) != "*":
+            return int(match.group(3))
+        return None
+    length = response.headers.get("Content-Length")
+    return int(length) if length is not None and length.isdigit() else None
+
+
+def probe(url: str, path: str, *, timeout: float = 30.0) -> int | None:
+    """The size in bytes the server announces for ``url``, or None if it does not say.
+
+    Args:
+        url: The file's address.
+        path: The file's relative path in DEST, for messages.
+        timeout: Socket timeout in seconds.
+
+    Raises:
+        FetchError: The host is unreachable or answers with an HTTP error (404 ...).
+    """
+    try:
+        with urllib.request.urlopen(_request(url, 0, 0), timeout=timeout) as response:  # noqa: S310
+            return _total_of(response)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416:  # an empty file: no byte 0 to send
+            match = _UNSATISFIED_RANGE.fullmatch(exc.headers.get("Content-Range", "").strip())
+            if match:
+                return int(match.group(1))
+        raise _http_error(exc, url, path) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        raise _network_error(exc, url, path) from None
+
+
+def _append(
+    response: http.client.HTTPResponse,
+    part: Path,
+    *,
+    offset: int,
+    limit: int | None,
+    on_bytes: Callable[[int], None],
+    path: str,
+) -> int:
+    """Write the response body to ``part`` from ``offset``; returns bytes written.
+
+    Raises OSError subclasses from the connection as they come (the caller retries);
+    a write failure (full disk ...) becomes a FetchError at once.
+    """
+    written = 0
+    try:
+        out = part.open("r+b" if offset else "wb")
+        if offset:
+            out.seek(offset)
+            out.truncate()
+    except OSError as exc:
+        raise _write_error(exc, part, path) from None
+    with out:
+        while True:
+            want = _CHUNK if limit is None else min(_CHUNK, limit - offset - written)
+            if want <= 0:
+                break
+            chunk = response.read(want)
+            if not chunk:
+                break
+            try:
+                out.write(chunk)
+            except OSError as exc:
+                raise _write_error(exc, part, path) from None
+            written += len(chunk)
+            on_bytes(len(chunk))
+        try:
+            out.flush()
+        except OSError as exc:
+            raise _write_error(exc, part, path) from None
+    return written
+
+
+def _write_error(exc: OSError, part: Path, path: str) -> FetchError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return FetchError(
+            f"{path}: no space left on the device writing {part} ({exc.strerror}); free some "
+            "space and rerun: the partial file is kept and the download resumes where it stopped",
+            path=path,
+        )
+    return FetchError(f"{path}: cannot write {part}: {exc.strerror or exc}", path=path)
+
+
+def download(  # noqa: PLR0912, PLR0915 -- one retry loop over the HTTP cases reads best whole
+    url: str,
+    part: Path,
+    path: str,
+    *,
+    expected_size: int | None = None,
+    retries: int = 5,
+    timeout: float = 60.0,
+    backoff: float = 1.0,
+    on_start: Callable[[int, int | None], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Transfer:
+    """Download ``url`` into ``part``, continuing whatever ``part`` already holds.
+
+    Each request asks for ``Range: bytes=<bytes in part>-``. A ``206`` answer is appended;
+    a ``200`` (a server without range support) starts the file again. A connection that
+    drops or stalls is retried up to ``retries`` times, each time from where it stopped.
+
+    Args:
+        url: The file's address.
+        part: The partial file (created or continued).
+        path: The file's relative path in DEST, for messages.
+        expected_size: Size pinned by the catalogue; a server announcing another is refused.
+        retries: Extra attempts after a dropped connection.
+        timeout: Socket timeout in seconds (a stalled connection counts as dropped).
+        backoff: Seconds before the first retry, doubled each time.
+        on_start: Called before each body with (bytes already in ``part``, announced total).
+        on_bytes: Called with the size of every chunk written.
+
+    Returns:
+        What was transferred.
+
+    Raises:
+        FetchError: Unreachable host, HTTP error, full disk, or the connection kept dropping.
+        FetchVerificationError: The announced size differs from ``expected_size``, or the
+            server sent more bytes than it announced.
+    """
+    have = part.stat().st_size if part.exists() else 0
+    resumed_from, received, attempts = have, 0, 0
+    while True:
+        attempts += 1
+        try:
+            response = urllib.request.urlopen(_request(url, have), timeout=timeout)  # noqa: S310
+        except urllib.error.HTTPError as exc:
+            if exc.code == 416 and have:  # nothing past `have`: complete, or stale and longer
+                match = _UNSATISFIED_RANGE.fullmatch(exc.headers.get("Content-Range", "").strip())
+                if match and int(match.group(1)) == have:
+                    _check_size(have, expected_size, url, path)
+                    return Transfer(have, received, resumed_from, attempts)
+                have = 0  # a partial file longer than the remote one: start again
+                part.unlink(missing_ok=True)
+                continue
+            raise _http_error(exc, url, path) from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            if attempts > retries:
+                raise _network_error(exc, url, path) from None
+            time.sleep(backoff * 2 ** (attempts - 1))
+            continue
+        with response:
+            total = _total_of(response)
+            if response.status == 206:
+                match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+                if not match or int(match.group(1)) != have:
+                    have = 0  # the server answered another range: start again, cleanly
+                    part.unlink(missing_ok=True)
+                    continue
+            else:
+                have = 0  # 200: the whole file, from its first byte
+            _check_size(total, expected_size, url, path)
+            if on_start is not None:
+                on_start(have, total)
+            try:
+                received += (
+                    written := _append(
+                        response,
+                        part,
+                        offset=have,
+                        limit=total,
+                        on_bytes=on_bytes or _ignore,
+                        path=path,
+                    )
+                )
+                have += written
+                extra = response.read(1) if total is not None and have >= total else b""
+            except (OSError, http.client.HTTPException) as exc:
+                if isinstance(exc, FetchError):
+                    raise
+                have = part.stat().st_size
+                if attempts > retries:
+                    raise FetchError(
+                        f"{path}: the connection to {url} kept dropping "
+                        f"({exc or type(exc).__name__}) "
+                        f"after {attempts} attempts, {have} bytes kept in {part}; rerun to resume",
+                        path=path,
+                        url=url,
+                    ) from None
+                time.sleep(backoff * 2 ** (attempts - 1))
+                continue
+        if extra:
+            raise FetchVerificationError(
+                f"{path}: {url} sent more bytes than the {total} it announced; refusing the file",
+                path=path,
+                url=url,
+            )
+        if total is None or have == total:
+            return Transfer(have, received, resumed_from, attempts)
+        if attempts > retries:  # closed early without an error: same as a drop
+            raise FetchError(
+                f"{path}: {url} closed the connection at byte {have} of {total} "
+                f"{attempts} times; rerun to resume from {part}",
+                path=path,
+                url=url,
+            )
+        time.sleep(backoff * 2 ** (attempts - 1))
+
+
+def _ignore(n: int) -> None:
+    """Default ``on_bytes``: no progress display."""
+
+
+def _check_size(total: int | None, expected: int | None, url: str, path: str) -> None:
+    if expected is not None and total is not None and total != expected:
+        raise FetchVerificationError(
+            f"{path}: {url} announces {total} bytes but the catalogue pins {expected}; "
+            "refusing a file of the wrong size (is --base-url serving another version?)",
+            path=path,
+            url=url,
+        )
