@@ -280,15 +280,19 @@ def test_404_names_the_file_and_downloads_nothing(
 
 
 def test_no_network_is_one_clear_error(standin: dict[str, bytes], tmp_path: Path) -> None:
-    with socket.socket() as sock:  # a port nobody listens on
+    # A port held by a socket that never listens: connections are refused, and no other
+    # test (pytest-xdist runs them in parallel) can start a server on it meanwhile.
+    with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-
-    with pytest.raises(
-        FetchError,
-        match=r"cannot reach http://127\.0\.0\.1:\d+/(WSI|databases)/.*check the network",
-    ):
-        fetch_dataset(catalogue(standin), tmp_path, base_url=f"http://127.0.0.1:{port}", retries=0)
+        with pytest.raises(
+            FetchError,
+            match=r"cannot reach http://127\.0\.0\.1:\d+/(WSI|databases)/.*Connection refused.*"
+            r"check the network",
+        ):
+            fetch_dataset(
+                catalogue(standin), tmp_path, base_url=f"http://127.0.0.1:{port}", retries=0
+            )
 
 
 def test_dest_that_is_a_file_is_refused(standin: dict[str, bytes], tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import http.client
+import importlib.metadata
 import re
 import time
 import urllib.error
@@ -30,9 +31,11 @@ _UNSATISFIED_RANGE = re.compile(r"bytes \*/(\d+)")
 
 
 def _user_agent() -> str:
-    from wsi2rek import __version__  # noqa: PLC0415 -- lazy package root; avoid a cycle
-
-    return f"wsi2rek/{__version__} (+urllib)"
+    try:
+        version = importlib.metadata.version("wsi2rek")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source checkout
+        version = "unknown"
+    return f"wsi2rek/{version} (+urllib)"
 
 
 @attrs.frozen

@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 
+from wsi2rek._json import dumps
 from wsi2rek.errors import FetchError
 
 __all__ = ["LOCK_NAME", "LockEntry", "LockFile", "file_digests"]
@@ -118,8 +119,7 @@ class LockFile:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{LOCK_NAME}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2, sort_keys=True)
-                fh.write("\n")
+                fh.write(dumps(data, what=LOCK_NAME, indent=2, sort_keys=True) + "\n")
             Path(tmp).replace(self.path)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
