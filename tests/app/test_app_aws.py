@@ -16,13 +16,14 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from wsi2rek.app import SCRIPT
 from wsi2rek.testing import make_image
 from wsi2rek.testing.fake_rekognition import FakeRekognitionServer
 
 if TYPE_CHECKING:  # boto3-stubs are a development-only dependency
     from mypy_boto3_rekognition.type_defs import AssetTypeDef
 
-APP = Path(__file__).resolve().parents[2] / "examples" / "streamlit_app" / "app.py"
+APP = SCRIPT
 REGION = "us-east-1"
 
 

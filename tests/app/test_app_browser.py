@@ -1,4 +1,4 @@
-"""End to end: ``streamlit run`` on 127.0.0.1, driven by Debian's Chromium through Playwright.
+"""End to end: ``wsi2rek app`` on 127.0.0.1, driven by Debian's Chromium through Playwright.
 
 Skipped (with the reason) where ``/usr/bin/chromium`` is not installed; CI installs it with
 apt. Playwright's own browser downloads are never used.
@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.app._server import serve_app
 from wsi2rek.geometry import Point
 from wsi2rek.testing import make_image
 
-APP = Path(__file__).resolve().parents[2] / "examples" / "streamlit_app" / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -34,7 +28,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 CELLS = [Point(80, 70), Point(260, 90), Point(420, 260), Point(150, 300), Point(500, 120)]
-STARTUP_SECONDS = 40.0
 
 pytestmark = [
     pytest.mark.browser,
@@ -45,65 +38,11 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"streamlit was not healthy after {STARTUP_SECONDS} s:\n{log.read_text()}")
-
-
 @pytest.fixture
 def app_url(tmp_path: Path) -> Iterator[str]:
-    """A ``streamlit run`` server on a free 127.0.0.1 port, always stopped afterwards."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WSI2REK_")}
-    env["HOME"] = str(tmp_path)  # no user-level ~/.streamlit config or credentials prompt
-    log = tmp_path / "streamlit.log"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    with log.open("wb") as sink:
-        server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=sink, stderr=sink)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url, server, log)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+    """``wsi2rek app`` on a free 127.0.0.1 port, always stopped afterwards."""
+    with serve_app(tmp_path) as url:
+        yield url
 
 
 def test_upload_in_chromium_shows_one_detection_per_cell(app_url: str, tmp_path: Path) -> None:
@@ -124,8 +63,10 @@ def test_upload_in_chromium_shows_one_detection_per_cell(app_url: str, tmp_path:
             assert summary.inner_text().startswith(f"{len(CELLS)} detections")
             metric = page.get_by_test_id("stMetricValue")
             expect(metric).to_have_text(str(len(CELLS)))
-            expect(page.get_by_test_id("stDataFrame")).to_be_visible()
-            expect(page.get_by_role("button", name="Download GeoJSON")).to_be_visible()
+            expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("button", name="Download GeoJSON")).to_be_visible(
+                timeout=30_000
+            )
             shot = os.environ.get("WSI2REK_APP_SCREENSHOT")
             if shot:  # for looking at the page during development
                 page.screenshot(path=shot, full_page=True)

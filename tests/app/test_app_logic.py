@@ -1,4 +1,4 @@
-"""The Streamlit app's pure logic (examples/streamlit_app/app_logic.py), without Streamlit."""
+"""The Streamlit app's pure logic (wsi2rek.app.logic), without Streamlit."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import struct
-import sys
 import zlib
 from pathlib import Path
 
@@ -16,17 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from wsi2rek.detection import Detection
-from wsi2rek.geometry import Box
-from wsi2rek.inference import label_color, read_detections
-
-APP_DIR = Path(__file__).resolve().parents[2] / "examples" / "streamlit_app"
-if str(APP_DIR) not in sys.path:
-    # The example is a folder of scripts, not a package: this is how `streamlit run` sees it.
-    sys.path.insert(0, str(APP_DIR))
-
-import app_logic  # noqa: E402 - importable only once the example folder is on sys.path
-from app_logic import (  # noqa: E402 - as above
+from wsi2rek.app import logic as app_logic
+from wsi2rek.app.logic import (
     MAX_REGION_SIZE,
     AppConfig,
     AppConfigError,
@@ -41,12 +31,16 @@ from app_logic import (  # noqa: E402 - as above
     draw_detections,
     draw_region,
     filter_detections,
+    label_position,
     list_slides,
     model_image_problem,
     summary_text,
     translate_detections,
     validate_model_arn,
 )
+from wsi2rek.detection import Detection
+from wsi2rek.geometry import Box
+from wsi2rek.inference import label_color, read_detections
 
 ARN = (
     "arn:aws:rekognition:eu-west-1:123456789012:project/mitosis/version/mitosis.2024/1700000000000"
@@ -426,3 +420,57 @@ def test_sample_png_is_an_accepted_upload_with_dark_cells(tmp_path: Path) -> Non
     for cell in app_logic.sample_cells():
         assert image[int(cell.y), int(cell.x)].max() <= 100
     assert np.percentile(image.min(axis=2), 5) > 100  # the texture is light
+
+
+# --- label placement --------------------------------------------------------------------
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_a_label_for_a_cell_at_the_top_edge_goes_below_its_box_not_over_the_cell() -> None:
+    # The issue: a box touching the image's top edge got its label inside, over the cell.
+    x, y = label_position((100, 0, 140, 40), (60, 16), (400, 300), line_width=2)
+    assert y >= 40
+    assert not _overlap((x, y, x + 60, y + 16), (100, 0, 140, 40))
+
+
+def test_a_label_goes_above_its_box_when_there_is_room() -> None:
+    assert label_position((100, 50, 140, 90), (60, 16), (400, 300), line_width=2) == (100, 32)
+
+
+def test_a_label_near_the_right_edge_is_shifted_left_to_stay_visible() -> None:
+    x, _ = label_position((380, 50, 400, 70), (60, 16), (400, 300))
+    assert x == 340
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    corner=st.tuples(st.integers(0, 399), st.integers(0, 299)),
+    size=st.tuples(st.integers(1, 200), st.integers(1, 200)),
+    label=st.tuples(st.integers(1, 120), st.integers(1, 30)),
+    line=st.integers(0, 4),
+)
+def test_labels_stay_inside_the_image_and_off_the_box_when_room_allows(
+    corner: tuple[int, int], size: tuple[int, int], label: tuple[int, int], line: int
+) -> None:
+    canvas = (400, 300)
+    (left, top), (label_w, label_h) = corner, label
+    right, bottom = min(left + size[0], 400), min(top + size[1], 300)
+    x, y = label_position((left, top, right, bottom), (label_w, label_h), canvas, line)
+    assert y >= 0
+    if label_w <= canvas[0]:
+        assert x >= 0
+        assert x + label_w <= canvas[0]
+    room = top - line - label_h >= 0 or bottom + line + 1 + label_h <= canvas[1]
+    if room:
+        assert not _overlap((x, y, x + label_w, y + label_h), (left, top, right, bottom))
+
+
+def test_drawn_label_leaves_the_cell_at_the_top_edge_untouched() -> None:
+    # Pixels inside the box (below its outline) keep the image's colour.
+    image = np.full((200, 300, 3), 255, np.uint8)
+    box = Box(100, 0, 140, 40)
+    drawn = np.asarray(draw_detections(image, [Detection("mitotic figure", 90.0, box)]))
+    assert (drawn[5:35, 105:135] == 255).all()

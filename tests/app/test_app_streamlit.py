@@ -12,10 +12,11 @@ import streamlit as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from wsi2rek.app import SCRIPT
 from wsi2rek.geometry import Point
 from wsi2rek.testing import make_image
 
-APP = Path(__file__).resolve().parents[2] / "examples" / "streamlit_app" / "app.py"
+APP = SCRIPT
 ARN = "arn:aws:rekognition:eu-west-1:123456789012:project/mitosis/version/v1/1700000000000"
 CELLS = [Point(60, 60), Point(200, 80), Point(330, 200), Point(100, 220)]
 

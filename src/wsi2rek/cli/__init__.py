@@ -30,6 +30,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "detect_slide",
     "aws",
     "fetch",
+    "app",
 )
 
 

@@ -3,13 +3,14 @@
 Everything here is a plain function on bytes, arrays, detections and paths: decoding an
 upload with size and decompression-bomb guards, validating a model ARN, filtering and
 drawing detections, building the table and the CSV/GeoJSON downloads, listing slides and
-clamping a slide region. ``app.py`` only wires these to widgets.
+clamping a slide region. ``wsi2rek/app/streamlit_app.py`` only wires these to widgets.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 import tempfile
@@ -48,6 +49,7 @@ __all__ = [
     "draw_detections",
     "draw_region",
     "filter_detections",
+    "label_position",
     "list_slides",
     "model_image_problem",
     "sample_cells",
@@ -389,14 +391,48 @@ def draw_detections(image: RGBImage | Image.Image, detections: Sequence[Detectio
         draw.rectangle((left, top, right, bottom), outline=colour, width=width)
         text = f"{det.label} {det.confidence:.0f}%"
         tl, tt, tr, tb = draw.textbbox((0, 0), text, font=font)
-        text_w, text_h = tr - tl, tb - tt
         pad = 2
-        # Above the box when there is room, else just inside its top edge.
-        y = top - text_h - 2 * pad if top - text_h - 2 * pad >= 0 else top + width
-        x = min(max(0, left), max(0, canvas.width - text_w - 2 * pad))
-        draw.rectangle((x, y, x + text_w + 2 * pad, y + text_h + 2 * pad), fill=colour)
+        size = (math.ceil(tr - tl) + 2 * pad, math.ceil(tb - tt) + 2 * pad)
+        x, y = label_position((left, top, right, bottom), size, canvas.size, width)
+        draw.rectangle((x, y, x + size[0], y + size[1]), fill=colour)
         draw.text((x + pad - tl, y + pad - tt), text, fill=(0, 0, 0), font=font)
     return canvas
+
+
+def label_position(
+    box: tuple[int, int, int, int],
+    label_size: tuple[int, int],
+    canvas_size: tuple[int, int],
+    line_width: int = 0,
+) -> tuple[int, int]:
+    """Top-left corner for a box's label: outside the box, so it never hides the cell.
+
+    Above the box when there is room, else below it (a cell at the image's top edge), and
+    only when neither fits (a box nearly as tall as the image) at the top of the image.
+    The label is shifted left, if needed, to stay inside the image.
+
+    Args:
+        box: ``(left, top, right, bottom)`` of the box, in pixels.
+        label_size: Width and height of the label's background, in pixels.
+        canvas_size: Width and height of the image, in pixels.
+        line_width: Width of the box outline, kept clear of the label.
+
+    Returns:
+        ``(x, y)`` of the label's top-left corner.
+    """
+    left, top, _, bottom = box
+    label_w, label_h = label_size
+    canvas_w, canvas_h = canvas_size
+    above = top - line_width - label_h
+    below = bottom + line_width + 1
+    if above >= 0:
+        y = above
+    elif below + label_h <= canvas_h:
+        y = below
+    else:
+        y = 0
+    x = min(max(0, left), max(0, canvas_w - label_w))
+    return x, y
 
 
 def detection_rows(detections: Iterable[Detection]) -> list[dict[str, str | float]]:
@@ -493,10 +529,10 @@ def sample_cells(width: int = 640, height: int = 480) -> tuple[Point, ...]:
 def sample_png(folder: Path, width: int = 640, height: int = 480) -> bytes:
     """A synthetic H&E-like PNG with the dark cells of :func:`sample_cells`, as bytes.
 
-    Uses :func:`wsi2rek.testing.make_image` (the ``testing`` extra), writing into
-    ``folder`` (a temporary folder the caller owns).
+    Uses :func:`wsi2rek.testing.make_image` (Pillow only), writing into ``folder`` (a
+    temporary folder the caller owns).
     """
-    from wsi2rek.testing import make_image
+    from wsi2rek.testing import make_image  # noqa: PLC0415 -- only when a sample is asked for
 
     path = make_image(
         folder / "wsi2rek-sample.png", width, height, cells=sample_cells(width, height), seed=0

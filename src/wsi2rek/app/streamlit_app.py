@@ -1,10 +1,10 @@
 """wsi2rek detector app: find cells in an image or a slide region, without or with AWS.
 
-Run it with ``streamlit run examples/streamlit_app/app.py``. The offline demo detector
+Start it with ``wsi2rek app`` (or ``streamlit run`` on this file). The offline demo detector
 (the default) needs no AWS account; a Rekognition Custom Labels model version ARN can be
 typed in the sidebar or set in ``WSI2REK_MODEL_ARN``. Slide mode appears when
-``WSI2REK_SLIDES_DIR`` names a folder of slides. The logic lives in ``app_logic``; this
-script only wires it to widgets.
+``WSI2REK_SLIDES_DIR`` names a folder of slides. The logic lives in
+:mod:`wsi2rek.app.logic`; this script only wires it to widgets.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-from app_logic import (
+from PIL import Image
+
+from wsi2rek.app.logic import (
     MAX_REGION_SIZE,
     AppConfig,
     AppConfigError,
@@ -38,8 +40,6 @@ from app_logic import (
     translate_detections,
     validate_model_arn,
 )
-from PIL import Image
-
 from wsi2rek.detection import Detection, RGBImage
 from wsi2rek.errors import Wsi2RekError
 from wsi2rek.slides import SlideSource
@@ -67,7 +67,7 @@ TABLE_COLUMNS = {
 @st.cache_resource(show_spinner=False)
 def demo_detector() -> DetectFn:
     """The offline blob detector (finds the dark cells wsi2rek.testing paints)."""
-    from wsi2rek.inference import BlobDetector
+    from wsi2rek.inference import BlobDetector  # noqa: PLC0415 -- on first use only
 
     return BlobDetector().detect
 
@@ -75,7 +75,7 @@ def demo_detector() -> DetectFn:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def custom_labels_detector(arn: str) -> DetectFn:
     """A Custom Labels model; boto3 is imported only when this is first called."""
-    from wsi2rek.aws import CustomLabelsModel
+    from wsi2rek.aws import CustomLabelsModel  # noqa: PLC0415 -- boto3 on first use only
 
     # Ask for everything down to 0 % once: the slider then filters without a new
     # (billed) call.
@@ -104,7 +104,7 @@ def _close_slide(slide: SlideSource) -> None:
 @st.cache_resource(show_spinner=False, max_entries=8, on_release=_close_slide)
 def slide_handle(path: str) -> SlideSource:
     """One open handle per slide file, shared by every session; closed when evicted."""
-    from wsi2rek.slides import open_slide
+    from wsi2rek.slides import open_slide  # noqa: PLC0415 -- OpenSlide on first use only
 
     return open_slide(path)
 
