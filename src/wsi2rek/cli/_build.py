@@ -65,7 +65,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--quality", type=int, default=90, help="JPEG quality (1-100)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     p.add_argument("--workers", type=int, help="worker processes (default: one per CPU)")
-    p.add_argument("--overwrite", action="store_true", help="replace a different dataset")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a dataset built with other options: removes only the files it wrote, "
+        "and refuses if images/ or preview/ hold anything else",
+    )
     add_json_flag(p)
     p.set_defaults(handler=_run)
 

@@ -452,7 +452,9 @@ def build_dataset(
             so that manifests are reproducible.
         preview: Also write ``preview/<slide stem>.png`` for each slide.
         overwrite: Replace a dataset built from a different plan or with other options
-            (otherwise :class:`~wsi2rek.errors.DatasetMismatchError`).
+            (otherwise :class:`~wsi2rek.errors.DatasetMismatchError`). Only the files
+            that dataset wrote are removed; if ``images/`` or ``preview/`` hold anything
+            else, or ``out`` has no wsi2rek ``dataset.json``, nothing is deleted.
         batch_size: Patches per task sent to a worker.
 
     Returns:
@@ -461,7 +463,8 @@ def build_dataset(
     Raises:
         SamplingError: A patch size is outside Rekognition's 64-4096 px or 20:1 limits.
         SlideNotFoundError: A slide file of the plan is missing.
-        DatasetMismatchError: ``out`` holds a different dataset and ``overwrite`` is False.
+        DatasetMismatchError: ``out`` holds a different dataset and ``overwrite`` is False,
+            or files the previous build did not write, or is not a wsi2rek dataset.
         DatasetError: The plan is empty or inconsistent (unknown labels or slides,
             clashing names), or a worker process died.
     """

@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from wsi2rek.dataset._encode import ImageOptions
-from wsi2rek.errors import DatasetError, DatasetMismatchError
+from wsi2rek.errors import DatasetError, DatasetMismatchError, SamplingError
 
 __all__ = ["build_key", "existing_images", "prepare_folder"]
 
-#: What ``overwrite=True`` removes (besides ``dataset.json``): everything a build writes,
-#: and the ``*.s3.manifest`` files the AWS uploader derives from it.
-_OWNED = (
-    "images",
-    "preview",
+#: Files at the top of a dataset folder that a build writes (``plan.json`` and
+#: ``dataset.json`` too, removed last), and the ``*.s3.manifest`` files the AWS uploader
+#: derives from them. ``overwrite=True`` removes these, and under ``images/`` and
+#: ``preview/`` only the images and previews of the old plan.
+_FIXED = (
     "train.manifest",
     "test.manifest",
     "patches.jsonl",
-    "plan.json",
     "train.s3.manifest",
     "test.s3.manifest",
 )
+#: Folders holding only files a build names from its plan.
+_PLANNED = ("images", "preview")
+#: Every image extension :class:`ImageOptions` can write.
+_IMAGE_EXTENSIONS = ("png", "jpg")
+#: The ``format`` of ``dataset.json`` files wsi2rek writes, up to the version number.
+_FORMAT_PREFIX = "wsi2rek-dataset/"
+#: How many foreign files an error message names.
+_LISTED = 5
 
 
 def build_key(fingerprint: str, options: ImageOptions, meta: Mapping[str, str]) -> dict[str, Any]:
@@ -33,33 +40,130 @@ def build_key(fingerprint: str, options: ImageOptions, meta: Mapping[str, str]) 
     return {"fingerprint": fingerprint, **options.to_dict(), **meta}
 
 
-def prepare_folder(out: Path, key: Mapping[str, Any], *, overwrite: bool) -> None:
-    """Empty ``out`` of a previous dataset (``overwrite``) or check that it is this one.
+def _is_temporary(name: str) -> bool:
+    """A temporary file of wsi2rek's atomic writes (``.<name>.<random>.tmp``)."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def _read_info(out: Path) -> dict[str, Any] | None:
+    """The ``dataset.json`` of ``out``, None when absent.
 
     Raises:
-        DatasetMismatchError: ``out`` holds another dataset, or images of unknown origin.
-        DatasetError: ``out`` exists and is not a folder.
+        DatasetMismatchError: The file exists but is not a wsi2rek ``dataset.json``.
     """
     info = out / "dataset.json"
+    if not info.exists() and not info.is_symlink():
+        return None
+    try:
+        data = json.loads(info.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        data, detail = None, f"it cannot be read as JSON: {exc}"
+    else:
+        detail = "it has no wsi2rek-dataset format field"
+    if not isinstance(data, dict) or not str(data.get("format", "")).startswith(_FORMAT_PREFIX):
+        raise DatasetMismatchError(
+            f"{info} is not a wsi2rek dataset.json ({detail}), so wsi2rek neither resumes nor "
+            "replaces this folder; build into another folder",
+            path=out,
+        )
+    return data
+
+
+def _planned_files(out: Path) -> set[str]:
+    """Paths (relative, POSIX) of the images and previews the folder's plan names."""
+    from wsi2rek.sampling._plan import PatchPlan  # noqa: PLC0415  (only when overwriting)
+
+    plan_file = out / "plan.json"
+    if not plan_file.is_file():
+        return set()  # killed before the plan was saved: no image was written yet
+    try:
+        plan = PatchPlan.load(plan_file)
+    except SamplingError as exc:
+        raise DatasetMismatchError(
+            f"cannot tell which files of {out} the previous build wrote: {exc.message}. "
+            "Nothing was deleted; build into another folder",
+            path=out,
+        ) from exc
+    owned = {f"images/{p.split}/{p.name}.{ext}" for p in plan.patches for ext in _IMAGE_EXTENSIONS}
+    slides = {p.slide for p in plan.patches} | set(plan.objects)
+    owned.update(f"preview/{PurePath(name).stem}.png" for name in slides)
+    return owned
+
+
+def _foreign_files(out: Path, owned: set[str]) -> list[str]:
+    """Files under ``images/`` and ``preview/`` that are neither owned nor temporary."""
+    foreign: list[str] = []
+    for folder in _PLANNED:
+        top = out / folder
+        if top.is_symlink() or (top.exists() and not top.is_dir()):
+            foreign.append(folder)
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):
+            base = Path(dirpath).relative_to(out).as_posix()
+            # a symlink to a folder is listed in dirnames and never followed: foreign
+            names = filenames + [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
+            for name in names:
+                rel = f"{base}/{name}"
+                if rel not in owned and not _is_temporary(name):
+                    foreign.append(rel)
+    return sorted(foreign)
+
+
+def _remove_dataset(out: Path) -> None:
+    """Remove what the dataset in ``out`` wrote, or refuse if anything else is there.
+
+    Removal order keeps the folder recognisable until the end: images and previews
+    first, ``dataset.json`` last, so an interrupted overwrite can be run again.
+    """
+    owned = _planned_files(out)
+    foreign = _foreign_files(out, owned)
+    if foreign:
+        listing = ", ".join(foreign[:_LISTED])
+        more = f" and {len(foreign) - _LISTED} more" if len(foreign) > _LISTED else ""
+        raise DatasetMismatchError(
+            f"{out} holds files the previous build did not write: {listing}{more}. "
+            "overwrite removes only a dataset's own files, so nothing was deleted; move "
+            "those files out of images/ and preview/, or build into another folder",
+            path=out,
+        )
+    for folder in _PLANNED:
+        top = out / folder
+        for dirpath, _dirnames, filenames in os.walk(top, topdown=False):
+            for name in filenames:
+                (Path(dirpath) / name).unlink()  # owned or temporary: checked above
+            if Path(dirpath) != top:
+                with contextlib.suppress(OSError):  # not empty: a foreign empty folder
+                    Path(dirpath).rmdir()
+        with contextlib.suppress(OSError):
+            top.rmdir()
+    for name in (*_FIXED, "plan.json", "dataset.json"):
+        (out / name).unlink(missing_ok=True)
+
+
+def prepare_folder(out: Path, key: Mapping[str, Any], *, overwrite: bool) -> None:
+    """Check that ``out`` can take this dataset; with ``overwrite``, remove an older one.
+
+    ``overwrite`` removes only files a previous build in ``out`` wrote (the images and
+    previews its ``plan.json`` names, its manifests, ``patches.jsonl``, ``plan.json``,
+    ``dataset.json`` and the uploader's ``*.s3.manifest``), and refuses, deleting
+    nothing, when ``images/`` or ``preview/`` hold anything else. A folder without a
+    wsi2rek ``dataset.json`` is never cleaned.
+
+    Raises:
+        DatasetMismatchError: ``out`` holds another dataset (without ``overwrite``), files
+            the previous build did not write, images of unknown origin, or a
+            ``dataset.json`` that is not wsi2rek's.
+        DatasetError: ``out`` exists and is not a folder.
+    """
     if out.exists() and not out.is_dir():
         raise DatasetError(f"output {out} exists and is not a folder", path=out)
-    if overwrite:
-        for name in (*_OWNED, "dataset.json"):
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink(missing_ok=True)
-        return
-    if info.is_file():
-        try:
-            old = json.loads(info.read_text(encoding="utf-8")).get("build", {})
-        except ValueError as exc:
-            raise DatasetMismatchError(
-                f"{info} is not valid JSON ({exc}); pass overwrite=True (--overwrite) to "
-                "replace this folder",
-                path=out,
-            ) from exc
+    info = _read_info(out)
+    if info is not None:
+        if overwrite:
+            _remove_dataset(out)
+            return
+        old = info.get("build", {})
+        old = old if isinstance(old, dict) else {}
         diff = sorted(k for k in set(key) | set(old) if key.get(k) != old.get(k))
         if diff:
             details = ", ".join(f"{k}: {old.get(k)!r} -> {key.get(k)!r}" for k in diff)
@@ -70,9 +174,11 @@ def prepare_folder(out: Path, key: Mapping[str, Any], *, overwrite: bool) -> Non
                 path=out,
             )
     elif (out / "images").exists() and any((out / "images").iterdir()):
+        # Not ours to resume, and never ours to delete: --overwrite would not help either.
         raise DatasetMismatchError(
-            f"{out} has an images/ folder but no dataset.json, so its origin is unknown; use "
-            "another folder or pass overwrite=True (--overwrite) to replace it",
+            f"{out} has an images/ folder but no dataset.json, so it is not a wsi2rek "
+            "dataset and its files are not ours to mix with or delete; build into another "
+            "folder (or move images/ away)",
             path=out,
         )
 
