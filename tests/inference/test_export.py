@@ -128,13 +128,13 @@ def test_new_sliderunner_database_reads_back(tmp_path: Path) -> None:
         (slide,) = db.slides()
         assert (slide.filename, slide.width, slide.height) == ("cells.svs", 2000, 1500)
         classes = db.classes()
-        assert sorted(classes.values()) == ["look-alike", "mitotic figure"]
+        assert sorted(classes.values()) == ["look-alike (detected)", "mitotic figure (detected)"]
         anns = db.annotations(slide="cells.svs")
         assert [a.kind for a in anns] == [AnnotationKind.SPOT] * 3
         assert [classes[a.label] for a in anns if a.label is not None] == [
-            "mitotic figure",
-            "mitotic figure",
-            "look-alike",
+            "mitotic figure (detected)",
+            "mitotic figure (detected)",
+            "look-alike (detected)",
         ]
         assert anns[0].points == (Point(112, 213),)
         assert anns[0].description == "confidence=97.53"
@@ -188,7 +188,7 @@ def test_copy_of_a_real_database_gets_the_spots_and_the_original_is_untouched(
         assert len(db.annotations()) == total_before + 3
         new = anns[-3:]
         assert [a.label for a in new][:2] == [1, 1]  # mapped onto the existing "Mitose"
-        assert classes[new[2].label or 0] == "look-alike"  # a new class was added
+        assert classes[new[2].label or 0] == "look-alike (detected)"  # a new class
         assert len(db.slides()) == 73
 
 
@@ -227,6 +227,6 @@ def test_unknown_class_id_is_refused_and_nothing_is_written(tmp_path: Path) -> N
 def test_copy_from_a_file_that_is_not_a_database_is_reported(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.sqlite"
     bogus.write_text("not sqlite at all" * 100)
-    with pytest.raises(DatabaseError, match="not a usable SlideRunner database"):
+    with pytest.raises(DatabaseError, match="not an SQLite database"):
         write_sliderunner(DETS, tmp_path / "out.sqlite", slide_name="a.svs", copy_from=bogus)
     assert not (tmp_path / "out.sqlite").exists()

@@ -1,13 +1,13 @@
 """Annotation readers (SlideRunner databases) and annotation value types."""
 
-from wsi2rek.annotations._lookup import SlideRecord
-from wsi2rek.annotations._sliderunner import (
+from wsi2rek.annotations._types import DEFAULT_SPOT_RADIUS_PX, Annotation, AnnotationKind
+from wsi2rek.annotations.sliderunner import (
     SQLITE_HEADER,
     SkippedAnnotation,
+    SlideRecord,
     SlideRunnerDB,
     is_sqlite_file,
 )
-from wsi2rek.annotations._types import DEFAULT_SPOT_RADIUS_PX, Annotation, AnnotationKind
 
 __all__ = [
     "DEFAULT_SPOT_RADIUS_PX",

@@ -68,6 +68,14 @@ def register(subparsers: Any) -> None:
         default=None,
         help="with a .sqlite --out: append to a copy of this SlideRunner database",
     )
+    p.add_argument(
+        "--class",
+        dest="class_name",
+        metavar="NAME",
+        default=None,
+        help="with a .sqlite --out: the SlideRunner class for every detection "
+        "(default: '<label> (detected)', never a ground-truth class)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing .sqlite --out")
     add_json_flag(p)
     p.set_defaults(handler=_detect)
@@ -160,6 +168,8 @@ def _detect(args: argparse.Namespace) -> int:
         )
     if args.copy_db is not None and suffix not in (".sqlite", ".sqlite3", ".db"):
         raise DetectionError("--copy-db needs a SlideRunner --out (.sqlite)")
+    if args.class_name is not None and suffix not in (".sqlite", ".sqlite3", ".db"):
+        raise DetectionError("--class needs a SlideRunner --out (.sqlite)")
     if suffix in (".sqlite", ".sqlite3", ".db") and out.exists() and not args.overwrite:
         raise DetectionError(f"--out {out} exists; pass --overwrite to replace it")
     detector = _load_detector(args)
@@ -190,6 +200,7 @@ def _detect(args: argparse.Namespace) -> int:
                 slide_name=slide.path.name,
                 slide_size=slide.dimensions,
                 copy_from=args.copy_db,
+                class_name=args.class_name,
                 overwrite=args.overwrite,
             )
     summary = {**result.to_dict(), "out": str(out)}

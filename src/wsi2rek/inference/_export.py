@@ -10,20 +10,18 @@ import io
 import json
 import os
 import re
-import shutil
-import sqlite3
-import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from wsi2rek._json import dumps
+from wsi2rek.annotations.sliderunner import DETECTED_SUFFIX, write_sliderunner
 from wsi2rek.detection import Detection
-from wsi2rek.errors import DatabaseError, DetectionError
+from wsi2rek.errors import DetectionError
 from wsi2rek.geometry import Box, Point
 
-__all__ = [
+__all__ = [  # write_sliderunner lives in wsi2rek.annotations.sliderunner
     "CSV_COLUMNS",
     "label_color",
     "read_detections",
@@ -141,278 +139,6 @@ def write_csv(detections: Iterable[Detection], path: str | Path) -> Path:
     return out
 
 
-# --- SlideRunner ------------------------------------------------------------------------
-
-# SlideRunner's schema (version 3), as found in databases SlideRunner itself wrote.
-_SCHEMA_SQL = """
-CREATE TABLE `Slides` (`uid` INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE, `filename` TEXT,
-    `width` INTEGER, `height` INTEGER, `directory` TEXT, `uuid` TEXT, `exactImageID` TEXT,
-    `EXACTUSER` INTEGER DEFAULT 0);
-CREATE TABLE `Classes` (`uid` INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE, `name` TEXT,
-    `color` TEXT);
-CREATE TABLE `Persons` (`uid` INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE, `name` TEXT,
-    `isExactUser` INTEGER DEFAULT 0);
-CREATE TABLE `Annotations` (`uid` INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE, `slide` INTEGER,
-    `guid` TEXT, `lastModified` REAL DEFAULT 0, `deleted` INTEGER DEFAULT 0, `type` INTEGER,
-    `agreedClass` INTEGER, `description` TEXT);
-CREATE TABLE `Annotations_coordinates` (`uid` INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE,
-    `coordinateX` INTEGER, `coordinateY` INTEGER, `slide` INTEGER, `annoId` INTEGER,
-    `orderIdx` INTEGER, `coordinateZ` INTEGER DEFAULT 0);
-CREATE TABLE `Annotations_label` (`uid` INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE,
-    `person` INTEGER, `class` INTEGER, `exact_id` INTEGER, `annoId` INTEGER);
-CREATE TABLE `Log` (`uid` INTEGER PRIMARY KEY AUTOINCREMENT, `dateTime` FLOAT,
-    `labelId` INTEGER);
-CREATE TRIGGER updateAnnotation_fromLabelUPDATE AFTER UPDATE ON Annotations_label
-    BEGIN UPDATE Annotations SET lastModified=pycurrent_time() where uid==new.annoId; END;
-CREATE TRIGGER updateAnnotation_fromCoordsUPDATE AFTER UPDATE ON Annotations_coordinates
-    BEGIN UPDATE Annotations SET lastModified=pycurrent_time() where uid==new.annoId; END;
-CREATE TRIGGER updateAnnotation_UPDATE AFTER UPDATE ON Annotations
-    BEGIN UPDATE Annotations SET lastModified=pycurrent_time() where uid==new.uid; END;
-CREATE TRIGGER updateAnnotation_fromLabelINSERT AFTER INSERT ON Annotations_label
-    BEGIN UPDATE Annotations SET lastModified=pycurrent_time() where uid==new.annoId; END;
-CREATE TRIGGER updateAnnotation_fromCoordsINSERT AFTER INSERT ON Annotations_coordinates
-    BEGIN UPDATE Annotations SET lastModified=pycurrent_time() where uid==new.annoId; END;
-CREATE TRIGGER updateAnnotation_INSERT AFTER INSERT ON Annotations
-    BEGIN UPDATE Annotations SET lastModified=pycurrent_time() where uid==new.uid; END;
-CREATE TRIGGER updateAnnotation_ins AFTER INSERT ON Annotations
-    BEGIN UPDATE Annotations SET guid=generate_uuid() where uid==new.uid and guid is Null; END;
-CREATE TRIGGER setRandomcolor AFTER INSERT ON Classes
-    BEGIN UPDATE Classes SET color=randcolor() where uid==new.uid and color is Null; END;
-PRAGMA user_version = 3;
-"""
-
-
-def _hex(rgb: tuple[int, int, int]) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*rgb)
-
-
-def _register_functions(con: sqlite3.Connection) -> None:
-    # SlideRunner's triggers call these; without them every INSERT fails.
-    con.create_function("pycurrent_time", 0, time.time)
-    con.create_function("generate_uuid", 0, lambda: str(uuid.uuid4()))
-    con.create_function("randcolor", 0, lambda: _hex(label_color(str(uuid.uuid4()))))
-
-
-def _columns(con: sqlite3.Connection, table: str) -> set[str]:
-    return {row[1] for row in con.execute(f"PRAGMA table_info(`{table}`)")}
-
-
-def _insert(con: sqlite3.Connection, table: str, values: Mapping[str, Any], cols: set[str]) -> int:
-    usable = {k: v for k, v in values.items() if k in cols}
-    names = ", ".join(f"`{k}`" for k in usable)
-    marks = ", ".join("?" for _ in usable)
-    cur = con.execute(f"INSERT INTO `{table}` ({names}) VALUES ({marks})", tuple(usable.values()))
-    assert cur.lastrowid is not None
-    return cur.lastrowid
-
-
-def _slide_uid(con: sqlite3.Connection, slide_name: str, slide_size: tuple[int, int] | None) -> int:
-    wanted = Path(slide_name.replace("\\", "/")).name.lower()
-    matches = [
-        uid
-        for uid, filename in con.execute("SELECT uid, filename FROM Slides")
-        if filename is not None and Path(str(filename).replace("\\", "/")).name.lower() == wanted
-    ]
-    if len(matches) > 1:
-        raise DatabaseError(
-            f"the slide name {slide_name!r} matches {len(matches)} slides (uids {matches}) in "
-            "the database; give a unique file name",
-            table="Slides",
-        )
-    if matches:
-        return int(matches[0])
-    width, height = slide_size if slide_size is not None else (None, None)
-    return _insert(
-        con,
-        "Slides",
-        {"filename": Path(slide_name).name, "width": width, "height": height, "directory": ""},
-        _columns(con, "Slides"),
-    )
-
-
-def _class_uids(
-    con: sqlite3.Connection, labels: Sequence[str], classes: Mapping[str, int] | None
-) -> dict[str, int]:
-    existing = {int(uid): str(name) for uid, name in con.execute("SELECT uid, name FROM Classes")}
-    by_name = {name.lower(): uid for uid, name in existing.items()}
-    cols = _columns(con, "Classes")
-    out: dict[str, int] = {}
-    for label in labels:
-        if classes is not None and label in classes:
-            uid = int(classes[label])
-            if uid not in existing:
-                raise DatabaseError(
-                    f"classes maps {label!r} to class id {uid}, which the database does not "
-                    f"have (its classes: {existing}); use one of them or leave it out to add "
-                    "a new class",
-                    table="Classes",
-                )
-            out[label] = uid
-        elif label.lower() in by_name:
-            out[label] = by_name[label.lower()]
-        else:
-            color = _hex(label_color(label))
-            uid = _insert(con, "Classes", {"name": label, "color": color}, cols)
-            existing[uid] = label
-            by_name[label.lower()] = uid
-            out[label] = uid
-    return out
-
-
-def _person_uid(con: sqlite3.Connection, person: str) -> int | None:
-    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if "Persons" not in tables:
-        return None
-    row = con.execute("SELECT uid FROM Persons WHERE name = ?", (person,)).fetchone()
-    if row is not None:
-        return int(row[0])
-    return _insert(con, "Persons", {"name": person}, _columns(con, "Persons"))
-
-
-def write_sliderunner(
-    detections: Iterable[Detection],
-    path: str | Path,
-    *,
-    slide_name: str,
-    slide_size: tuple[int, int] | None = None,
-    copy_from: str | Path | None = None,
-    classes: Mapping[str, int] | None = None,
-    person: str = "wsi2rek",
-    overwrite: bool = False,
-) -> Path:
-    """Write detections as SlideRunner spot annotations.
-
-    Each detection becomes a spot at its box centre (level-0 pixels, rounded), with the
-    class of its label as the agreed class and one label vote by ``person``; its
-    description reads ``confidence=97.53``. Classes are matched by name (or given by
-    ``classes``) and created when missing. The slide is matched by file name (case
-    insensitive) or added.
-
-    With ``copy_from``, the user's database is copied to ``path`` and the spots are
-    appended to the copy; the original is only read. Otherwise a new database with
-    SlideRunner's schema (version 3) is created. Either way the result appears at
-    ``path`` atomically.
-
-    Args:
-        detections: Detections in level-0 pixels of the slide.
-        path: The database to write.
-        slide_name: File name of the slide, as SlideRunner lists it.
-        slide_size: ``(width, height)`` stored when the slide is added.
-        copy_from: An existing SlideRunner database to copy (never modified).
-        classes: Label -> existing class id, overriding the match by name.
-        person: Name of the annotator the label votes are recorded under.
-        overwrite: Replace ``path`` if it exists (otherwise that is an error).
-
-    Returns:
-        ``path``.
-
-    Raises:
-        DetectionError: when ``path`` exists (without ``overwrite``) or is ``copy_from``.
-        DatabaseError: when ``copy_from`` is not a usable SlideRunner database.
-    """
-    out = Path(path)
-    items = _items(detections)
-    if copy_from is not None and out.resolve() == Path(copy_from).resolve():
-        raise DetectionError(
-            f"refusing to write detections into {copy_from} itself; give another output path "
-            "(the original database is copied, never modified)"
-        )
-    if out.exists() and not overwrite:
-        raise DetectionError(
-            f"{out} already exists; choose a new file name or pass overwrite=True "
-            "(--overwrite on the command line)"
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        if copy_from is not None:
-            shutil.copyfile(copy_from, tmp)
-        con = sqlite3.connect(tmp)
-        try:
-            _register_functions(con)
-            if copy_from is None:
-                con.executescript(_SCHEMA_SQL)
-            _append_spots(
-                con,
-                items,
-                slide_name=slide_name,
-                slide_size=slide_size,
-                classes=classes,
-                person=person,
-                source=copy_from,
-            )
-            con.commit()
-        finally:
-            con.close()
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out
-
-
-def _append_spots(
-    con: sqlite3.Connection,
-    items: Sequence[Detection],
-    *,
-    slide_name: str,
-    slide_size: tuple[int, int] | None,
-    classes: Mapping[str, int] | None,
-    person: str,
-    source: str | Path | None,
-) -> None:
-    try:
-        slide_uid = _slide_uid(con, slide_name, slide_size)
-        labels = sorted({d.label for d in items})
-        class_uid = _class_uids(con, labels, classes)
-        person_uid = _person_uid(con, person)
-        anno_cols = _columns(con, "Annotations")
-        coord_cols = _columns(con, "Annotations_coordinates")
-        label_cols = _columns(con, "Annotations_label")
-    except sqlite3.DatabaseError as exc:
-        raise DatabaseError(
-            f"{source}: not a usable SlideRunner database ({exc}); expected tables Slides, "
-            "Classes, Annotations, Annotations_coordinates, Annotations_label",
-            path=source,
-        ) from exc
-    for det in items:
-        c = det.box.center
-        anno = _insert(
-            con,
-            "Annotations",
-            {
-                "slide": slide_uid,
-                "type": 1,
-                "agreedClass": class_uid[det.label],
-                "deleted": 0,
-                "description": f"confidence={det.confidence:.2f}",
-            },
-            anno_cols,
-        )
-        _insert(
-            con,
-            "Annotations_coordinates",
-            {
-                "coordinateX": round(c.x),
-                "coordinateY": round(c.y),
-                "coordinateZ": 0,
-                "slide": slide_uid,
-                "annoId": anno,
-                "orderIdx": 0,
-            },
-            coord_cols,
-        )
-        if person_uid is not None and label_cols:
-            _insert(
-                con,
-                "Annotations_label",
-                {"person": person_uid, "class": class_uid[det.label], "annoId": anno},
-                label_cols,
-            )
-
-
 # --- reading ----------------------------------------------------------------------------
 
 
@@ -526,6 +252,7 @@ def _read_sqlite(path: Path, slide: str | int | None, spot_radius: float) -> lis
             label = (
                 class_names.get(ann.label, str(ann.label)) if ann.label is not None else "unknown"
             )
+            label = label.removesuffix(DETECTED_SUFFIX)  # written by write_sliderunner
             out.append(Detection(label, min(conf, 100.0), ann.box(spot_radius)))
         return out
 

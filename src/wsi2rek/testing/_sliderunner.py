@@ -1,10 +1,9 @@
 """Write SlideRunner databases for tests, docs and demos.
 
-The tables and triggers are copied from databases SlideRunner itself wrote (schema
-versions 0 to 3), so SlideRunner opens the result. SlideRunner's triggers call three SQL
-functions, ``pycurrent_time()``, ``generate_uuid()`` and ``randcolor()``; they only exist
-on a connection that registered them (:func:`sliderunner_connection` does, with
-deterministic, seeded stand-ins), otherwise every INSERT fails with "no such function".
+The tables, triggers and trigger functions come from
+:mod:`wsi2rek.annotations.sliderunner` (schema versions 0 to 3, as SlideRunner writes
+them), so SlideRunner opens the result. :func:`sliderunner_connection` registers the SQL
+functions SlideRunner's triggers call with deterministic, seeded stand-ins.
 """
 
 from __future__ import annotations
@@ -13,12 +12,16 @@ import contextlib
 import os
 import random
 import sqlite3
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
 from wsi2rek.annotations import Annotation, AnnotationKind, SlideRecord
+from wsi2rek.annotations.sliderunner import (
+    SUPPORTED_SCHEMA_VERSIONS,
+    create_schema,
+    register_functions,
+)
 from wsi2rek.errors import DatabaseError
 from wsi2rek.geometry import Point
 
@@ -33,156 +36,8 @@ __all__ = [
     "spot",
 ]
 
-#: Schema versions :func:`make_sliderunner_db` writes (``PRAGMA user_version``).
-SUPPORTED_SCHEMA_VERSIONS: Final = (0, 1, 2, 3)
-
 #: The ``lastModified`` time written by the factory (fixed, so output is reproducible).
 FIXED_TIME: Final = 1_600_000_000.0
-
-_PK: Final = "INTEGER PRIMARY KEY AUTOINCREMENT UNIQUE"
-
-
-def _create(table: str, *columns: str) -> str:
-    return f"CREATE TABLE `{table}` ({', '.join(columns)});"
-
-
-# Version 0: the layout of the oldest databases (TUPAC.sqlite shows it, with the columns
-# later versions appended: guid/deleted/lastModified/description, color, coordinateZ,
-# exact_id, uuid/exactImageID). Column order as SlideRunner wrote it.
-_SCHEMA_V0: Final = (
-    _create(
-        "Annotations_label",
-        f"`uid` {_PK}",
-        "`person` INTEGER",
-        "`class` INTEGER",
-        "`annoId` INTEGER",
-    ),
-    _create(
-        "Annotations_coordinates",
-        f"`uid` {_PK}",
-        "`coordinateX` INTEGER",
-        "`coordinateY` INTEGER",
-        "`slide` INTEGER",
-        "`annoId` INTEGER",
-        "`orderIdx` INTEGER",
-    ),
-    _create(
-        "Annotations", f"`uid` {_PK}", "`slide` INTEGER", "`type` INTEGER", "`agreedClass` INTEGER"
-    ),
-    _create("Classes", f"`uid` {_PK}", "`name` TEXT"),
-    _create("Persons", f"`uid` {_PK}", "`name` TEXT"),
-    _create(
-        "Slides",
-        f"`uid` {_PK}",
-        "`filename` TEXT",
-        "`width` INTEGER",
-        "`height` INTEGER",
-        "`directory` TEXT",
-    ),
-    _create(
-        "Log", "`uid` INTEGER PRIMARY KEY AUTOINCREMENT", "`dateTime` FLOAT", "`labelId` INTEGER"
-    ),
-)
-
-# Versions 1-3: SlideRunner's Database.create() layout (as in TUPAC_stitched.sqlite),
-# plus the Slides.EXACTUSER and Persons.isExactUser columns its open() adds.
-_SCHEMA_V1: Final = (
-    _create(
-        "Annotations_label",
-        f"`uid` {_PK}",
-        "`person` INTEGER",
-        "`class` INTEGER",
-        "`exact_id` INTEGER",
-        "`annoId` INTEGER",
-    ),
-    _create(
-        "Annotations_coordinates",
-        f"`uid` {_PK}",
-        "`coordinateX` INTEGER",
-        "`coordinateY` INTEGER",
-        "`coordinateZ` INTEGER DEFAULT 0",
-        "`slide` INTEGER",
-        "`annoId` INTEGER",
-        "`orderIdx` INTEGER",
-    ),
-    _create(
-        "Annotations",
-        f"`uid` {_PK}",
-        "`slide` INTEGER",
-        "`guid` TEXT",
-        f"`lastModified` REAL DEFAULT {FIXED_TIME!r}",
-        "`deleted` INTEGER DEFAULT 0",
-        "`type` INTEGER",
-        "`agreedClass` INTEGER",
-        "`description` TEXT",
-    ),
-    _create("Classes", f"`uid` {_PK}", "`name` TEXT", "`color` TEXT"),
-    _create("Persons", f"`uid` {_PK}", "`name` TEXT", "`isExactUser` INTEGER DEFAULT 0"),
-    _create(
-        "Slides",
-        f"`uid` {_PK}",
-        "`filename` TEXT",
-        "`width` INTEGER",
-        "`height` INTEGER",
-        "`directory` TEXT",
-        "`uuid` TEXT",
-        "`exactImageID` TEXT",
-        "`EXACTUSER` INTEGER DEFAULT 0",
-    ),
-    _create(
-        "Log", "`uid` INTEGER PRIMARY KEY AUTOINCREMENT", "`dateTime` FLOAT", "`labelId` INTEGER"
-    ),
-)
-
-
-def _trigger(name: str, event: str, table: str, body: str) -> str:
-    return (
-        f"CREATE TRIGGER {name}\n                        AFTER {event} ON {table}\n"
-        f"                        BEGIN\n                            {body}\n"
-        "                        END;"
-    )
-
-
-# SlideRunner's Database.addTriggers(), in the order it creates them.
-_TRIGGERS: Final = (
-    *(
-        trigger
-        for event in ("UPDATE", "INSERT")
-        for trigger in (
-            _trigger(
-                f"updateAnnotation_fromLabel{event}",
-                event,
-                "Annotations_label",
-                "UPDATE Annotations SET lastModified=pycurrent_time() where uid==new.annoId;",
-            ),
-            _trigger(
-                f"updateAnnotation_fromCoords{event}",
-                event,
-                "Annotations_coordinates",
-                "UPDATE Annotations SET lastModified=pycurrent_time() where uid==new.annoId;",
-            ),
-            _trigger(
-                f"updateAnnotation_{event}",
-                event,
-                "Annotations",
-                "UPDATE Annotations SET lastModified=pycurrent_time() where uid==new.uid;",
-            ),
-        )
-    ),
-    _trigger(
-        "updateAnnotation_ins",
-        "INSERT",
-        "Annotations",
-        "UPDATE Annotations SET guid=generate_uuid() where uid==new.uid and guid is Null;",
-    ),
-    _trigger(
-        "setRandomcolor",
-        "INSERT",
-        "Classes",
-        "UPDATE Classes SET color=randcolor() where uid==new.uid and color is Null;",
-    ),
-)
-
 
 # --- terse annotation builders ----------------------------------------------------------
 
@@ -308,15 +163,7 @@ def sliderunner_connection(
     rng = random.Random(seed)
     conn = sqlite3.connect(os.fspath(path))
     try:
-        conn.create_function("pycurrent_time", 0, lambda: FIXED_TIME, deterministic=True)
-        conn.create_function(
-            "generate_uuid", 0, lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        )
-        conn.create_function(
-            "randcolor",
-            0,
-            lambda: "#{:02x}{:02x}{:02x}".format(*(rng.randrange(30, 255) for _ in range(3))),
-        )
+        register_functions(conn, now=lambda: FIXED_TIME, rng=rng)
         with conn:
             yield conn
     finally:
@@ -472,13 +319,7 @@ def _write(
     next_uid: int,
 ) -> None:
     v0 = schema_version == 0
-    for statement in _SCHEMA_V0 if v0 else _SCHEMA_V1:
-        conn.execute(statement)
-    if not v0:
-        for trigger in _TRIGGERS:
-            conn.execute(trigger)
-    # PRAGMA takes no bound parameters; the value was checked against a fixed tuple.
-    conn.execute(f"PRAGMA user_version = {int(schema_version)}")
+    create_schema(conn, schema_version, last_modified_default=FIXED_TIME)
     conn.executemany(
         "INSERT INTO Slides (uid, filename, width, height, directory) VALUES (?, ?, ?, ?, ?)",
         [(s.uid, s.filename, s.width, s.height, s.directory) for s in slides],

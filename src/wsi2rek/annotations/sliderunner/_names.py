@@ -1,4 +1,4 @@
-"""Finding a slide in a database by uid or by file name (pure logic, no I/O)."""
+"""Slide-name matching: the one rule every SlideRunner reader and writer uses (pure logic)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import attrs
 
 from wsi2rek.errors import SlideLookupError
 
-__all__ = ["SlideRecord", "find_slide", "split_path"]
+__all__ = ["SlideRecord", "find_slide", "slides_named", "split_path"]
 
 _SEPARATORS = re.compile(r"[\\/]+")
 #: How many candidates an error message lists before saying "and N more".
@@ -80,6 +80,19 @@ def _trailing_match(record: SlideRecord, query_dirs: tuple[str, ...]) -> int:
     return count
 
 
+def slides_named(records: Sequence[SlideRecord], name: str) -> list[SlideRecord]:
+    """Every record whose base name equals the base name of ``name``, ignoring case.
+
+    This is the rule :func:`find_slide` starts from; a writer that adds a slide when
+    none matches uses it to tell "absent" from "ambiguous".
+    """
+    parts = split_path(name)
+    if not parts:
+        return []
+    wanted = parts[-1].casefold()
+    return [r for r in records if r.name.casefold() == wanted]
+
+
 def find_slide(
     records: Sequence[SlideRecord],
     query: int | str | os.PathLike[str] | SlideRecord,
@@ -136,7 +149,7 @@ def find_slide(
             slide=text,
         )
     wanted = parts[-1].casefold()
-    matches = [r for r in records if r.name.casefold() == wanted]
+    matches = slides_named(records, text)
     if len(matches) == 1:
         return matches[0]
     if not matches:

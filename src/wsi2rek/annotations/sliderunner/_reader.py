@@ -25,8 +25,8 @@ from typing import Any, Final, Self
 
 import attrs
 
-from wsi2rek.annotations._lookup import SlideRecord, find_slide
 from wsi2rek.annotations._types import Annotation, AnnotationKind
+from wsi2rek.annotations.sliderunner._names import SlideRecord, find_slide
 from wsi2rek.errors import (
     AnnotationError,
     DatabaseError,
@@ -97,9 +97,67 @@ def is_sqlite_file(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _ro_uri(path: Path) -> str:
+def _ro_uri(path: Path, *, immutable: bool = False) -> str:
     # Quote everything URI-special (space, '?', '#', '%') so any file name works.
-    return "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
+    query = "?mode=ro&immutable=1" if immutable else "?mode=ro"
+    return "file:" + urllib.parse.quote(str(path.resolve())) + query
+
+
+def _sidecar(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def _is_wal(path: Path) -> bool:
+    # Bytes 18 and 19 of the header are the read and write versions: 2 means WAL mode.
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[18] == 2
+
+
+def _nonempty(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _open_error(path: Path, exc: sqlite3.Error) -> DatabaseError:
+    """Say what is actually wrong with a database SQLite refused to read, and what to do."""
+    name = getattr(exc, "sqlite_errorname", "")
+    journal = _sidecar(path, "-journal")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return DatabaseError(
+            f"{path} is locked by another program that is writing to it ({exc}); wait until "
+            "it has finished (or close the database in SlideRunner), then retry",
+            path=path,
+        )
+    if name == "SQLITE_READONLY_ROLLBACK" or (
+        name.startswith("SQLITE_READONLY") and _nonempty(journal)
+    ):
+        return DatabaseError(
+            f"{path} has a leftover rollback journal {journal.name} from a program that was "
+            "killed while writing; wsi2rek only reads and cannot roll it back: open the "
+            "database once in SlideRunner (or run: sqlite3 "
+            f"{path.name} 'PRAGMA integrity_check;') in that folder, then retry; never delete "
+            "the journal, that would corrupt the database",
+            path=path,
+        )
+    if _is_wal(path) and name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY")):
+        return DatabaseError(
+            f"{path} is a WAL-mode database in a folder wsi2rek cannot write to (read-only "
+            f"media?), and its {path.name}-wal file holds changes not yet in the main file "
+            f"({exc}); copy {path.name} together with {path.name}-wal to a writable folder "
+            "and pass the copy",
+            path=path,
+        )
+    return SchemaError(
+        f"{path} cannot be read as an SQLite database ({exc}); the file is damaged or not a "
+        "SlideRunner database: pass the .sqlite file SlideRunner saved",
+        path=path,
+    )
 
 
 def _quote(identifier: str) -> str:
@@ -160,31 +218,51 @@ class SlideRunnerDB:
                 path=path,
             )
         try:
-            # Read-only and serialised by SQLite, so a reader may be shared with worker
-            # threads (e.g. a Streamlit session or a thread pool planning slides).
-            conn = sqlite3.connect(_ro_uri(path), uri=True, check_same_thread=False)
+            conn = self._connect(path)
         except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot open {path} read-only: {exc}", path=path) from exc
+            raise _open_error(path, exc) from exc
         try:
-            conn.execute("PRAGMA query_only = ON")
-            self._schema_version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            self._tables = {
-                str(name).casefold(): str(name)
-                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
             for table, required in _REQUIRED.items():
                 self._columns[table] = self._check_table(conn, table, required)
         except sqlite3.Error as exc:
             conn.close()
-            raise SchemaError(
-                f"{path} cannot be read as an SQLite database ({exc}); pass a SlideRunner "
-                ".sqlite file",
-                path=path,
-            ) from exc
+            raise _open_error(path, exc) from exc
         except BaseException:
             conn.close()
             raise
         self._conn = conn
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        """Open read-only and read the catalogue (SQLite only touches the file here)."""
+        immutable = False
+        while True:
+            # Read-only and serialised by SQLite, so a reader may be shared with worker
+            # threads (e.g. a Streamlit session or a thread pool planning slides).
+            conn = sqlite3.connect(
+                _ro_uri(path, immutable=immutable), uri=True, check_same_thread=False
+            )
+            try:
+                conn.execute("PRAGMA query_only = ON")
+                self._schema_version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                self._tables = {
+                    str(name).casefold(): str(name)
+                    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                }
+            except sqlite3.Error as exc:
+                conn.close()
+                name = getattr(exc, "sqlite_errorname", "")
+                # A WAL database needs a writable -shm file next to it. On read-only media
+                # with no pending -wal changes, reading it as immutable is exact.
+                if (
+                    not immutable
+                    and name.startswith("SQLITE_CANTOPEN")
+                    and _is_wal(path)
+                    and not _nonempty(_sidecar(path, "-wal"))
+                ):
+                    immutable = True
+                    continue
+                raise
+            return conn
 
     def _check_table(
         self, conn: sqlite3.Connection, table: str, required: tuple[str, ...]
@@ -219,6 +297,27 @@ class SlideRunnerDB:
             self._conn.close()
             self._conn = None
 
+    def copy_to(self, target: str | os.PathLike[str]) -> None:
+        """Copy the whole database into ``target`` with SQLite's online backup API.
+
+        Unlike copying the file, this reads through the write-ahead log: annotations
+        SlideRunner saved that are still in the ``-wal`` file are part of the copy. The
+        source stays read-only; ``target`` (a new file) is written.
+
+        Raises:
+            DatabaseError: when the database is closed or cannot be copied.
+        """
+        source = self._require_open("the whole database")
+        dest = sqlite3.connect(os.fspath(target))
+        try:
+            source.backup(dest)
+        except sqlite3.Error as exc:
+            raise DatabaseError(
+                f"copying {self._path} to {target} failed: {exc}", path=self._path
+            ) from exc
+        finally:
+            dest.close()
+
     def __enter__(self) -> Self:
         return self
 
@@ -252,16 +351,22 @@ class SlideRunnerDB:
         """True when ``table`` (one SlideRunner table) has ``column`` (case-insensitive)."""
         return column.casefold() in self._columns.get(table, {})
 
-    def _query(self, table: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    def _require_open(self, table: str) -> sqlite3.Connection:
         if self._conn is None:
             raise DatabaseError(
                 f"{self!r} is closed; open a new SlideRunnerDB to read it",
                 path=self._path,
                 table=table,
             )
+        return self._conn
+
+    def _query(self, table: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        conn = self._require_open(table)
         try:
-            return self._conn.execute(sql, tuple(params)).fetchall()
+            return conn.execute(sql, tuple(params)).fetchall()
         except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+                raise _open_error(self._path, exc) from exc
             raise DatabaseError(
                 f"reading table {table!r} of {self._path} failed: {exc}",
                 path=self._path,
@@ -296,17 +401,30 @@ class SlideRunnerDB:
                 f"{c('Slides', 'height')} FROM {self._table('Slides')} "
                 f"ORDER BY {c('Slides', 'uid')}",
             )
-            self._slides = tuple(
-                SlideRecord(
-                    uid=int(uid),
-                    filename="" if filename is None else str(filename),
-                    directory=None if directory is None else str(directory),
-                    width=None if width is None else int(width),
-                    height=None if height is None else int(height),
-                )
-                for uid, filename, directory, width, height in rows
-            )
+            self._slides = tuple(self._slide_record(row) for row in rows)
         return self._slides
+
+    def _slide_record(self, row: Sequence[Any]) -> SlideRecord:
+        uid, filename, directory, width, height = row
+        size: list[int | None] = []
+        for column, value in (("uid", uid), ("width", width), ("height", height)):
+            try:
+                size.append(_whole(value))
+            except ValueError:
+                raise DatabaseError(
+                    f"{self._path}: table 'Slides', row with uid {uid!r} ({filename!r}): "
+                    f"{column} is {value!r}, not a whole number of pixels; correct or clear "
+                    "that value (e.g. by opening the slide once in SlideRunner)",
+                    path=self._path,
+                    table="Slides",
+                ) from None
+        return SlideRecord(
+            uid=int(uid),
+            filename="" if filename is None else str(filename),
+            directory=None if directory is None else str(directory),
+            width=size[1],
+            height=size[2],
+        )
 
     def slide(self, name_or_uid: int | str | os.PathLike[str] | SlideRecord) -> SlideRecord:
         """The slide with this uid, or this file name (base name, case-insensitive).
@@ -416,25 +534,27 @@ class SlideRunnerDB:
         coords: defaultdict[int, list[tuple[Any, Any]]] = defaultdict(list)
         for anno_id, x, y in coord_rows:
             coords[anno_id].append((x, y))
-        votes: defaultdict[int, dict[int, int]] = defaultdict(dict)
-        for anno_id, person, klass in label_rows:
-            if klass is not None:  # a label row without a class is not a vote
-                votes[anno_id][0 if person is None else int(person)] = int(klass)
+        votes, bad_votes = _votes(label_rows)
 
         result: list[Annotation] = []
         skipped: list[tuple[str, SkippedAnnotation]] = []
         for uid, slide_id, raw_type, agreed, deleted, description in anno_rows:
-            label = None if agreed is None or int(agreed) == 0 else int(agreed)
-            if wanted_labels is not None and label not in wanted_labels:
+            try:
+                label = _whole(agreed) or None  # 0 and NULL: no agreed class
+            except ValueError:
+                label = _BAD
+            if wanted_labels is not None and label not in wanted_labels and label != _BAD:
                 continue
             kind = _kind(raw_type)
             if wanted_kinds is not None and kind not in wanted_kinds:
                 continue
             category, detail, points = _shape(kind, raw_type, coords.get(uid, ()), slide_id)
+            if category is None:
+                category, detail = _integers(agreed, label, slide_id, bad_votes.get(uid))
             if category is not None:
                 skip = SkippedAnnotation(
                     uid=int(uid),
-                    slide=None if slide_id is None else int(slide_id),
+                    slide=_int_or_none(slide_id),
                     type=_int_or_none(raw_type),
                     reason=detail,
                 )
@@ -463,6 +583,19 @@ class SlideRunnerDB:
         return result
 
 
+def _votes(label_rows: Iterable[Sequence[Any]]) -> tuple[dict[Any, dict[int, int]], dict[Any, str]]:
+    """Group vote rows by annotation: (votes, why the votes of an annotation are bad)."""
+    votes: defaultdict[Any, dict[int, int]] = defaultdict(dict)
+    bad: dict[Any, str] = {}
+    for anno_id, person, klass in label_rows:
+        if klass is not None:  # a label row without a class is not a vote
+            try:
+                votes[anno_id][_whole(person) or 0] = _whole(klass) or 0
+            except ValueError:
+                bad[anno_id] = f"vote by person {person!r} for class {klass!r}"
+    return votes, bad
+
+
 def _as_kind(value: AnnotationKind | int) -> AnnotationKind:
     try:
         return AnnotationKind(value)
@@ -471,11 +604,43 @@ def _as_kind(value: AnnotationKind | int) -> AnnotationKind:
         raise AnnotationError(f"kinds= takes annotation kinds ({names}), got {value!r}") from None
 
 
+#: Stands for an agreed class that is not a whole number (the annotation is skipped).
+_BAD: Final = -(2**63)
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as an int (None for NULL); ValueError unless it is a whole number.
+
+    SQLite keeps text that does not look like a number as text even in an INTEGER
+    column (``agreedClass = 'two'``), and REAL infinities as REAL.
+    """
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise ValueError(value)
+
+
 def _int_or_none(value: Any) -> int | None:
     try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
+        return _whole(value)
+    except ValueError:
         return None
+
+
+def _integers(
+    agreed: Any, label: int | None, slide_id: Any, bad_vote: str | None
+) -> tuple[str | None, str]:
+    """Check the integer columns of an otherwise valid row: (skip category or None, detail)."""
+    if label == _BAD:
+        return "with bad values", f"agreedClass {agreed!r} is not a class uid"
+    if _int_or_none(slide_id) is None:
+        return "with bad values", f"slide {slide_id!r} is not a slide uid"
+    if bad_vote is not None:
+        return "with bad values", f"{bad_vote} is not a pair of uids"
+    return None, ""
 
 
 def _kind(raw_type: Any) -> AnnotationKind | None:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wsi2rek.annotations import SlideRecord
-from wsi2rek.annotations._lookup import find_slide, split_path
+from wsi2rek.annotations.sliderunner import find_slide, split_path
 from wsi2rek.errors import SlideLookupError
 
 stems = st.text(alphabet="abcdefghij0123456789_-", min_size=1, max_size=12)
