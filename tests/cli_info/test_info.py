@@ -153,7 +153,7 @@ def test_svs_slide_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     path = make_slide(tmp_path / "tiny.svs", 1200, 900, mpp=0.25, kind="svs", tile=256)
     info = run_json(capsys, str(path))
     assert info["kind"] == "slide"
-    assert info["backend"] == "openslide"
+    assert info["backend"] == "tifffile"  # chosen automatically for an exact JPEG SVS
     assert info["vendor"] == "aperio"
     assert info["dimensions"] == [1200, 900]
     assert info["level_count"] == len(info["level_dimensions"]) >= 1
@@ -209,3 +209,15 @@ def test_subprocess_bad_input_has_no_traceback(tmp_path: Path) -> None:
     assert result.stderr.startswith("wsi2rek info: error:")
     assert "junk.svs" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_backend_option_forces_the_reader(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = make_slide(tmp_path / "tiny.svs", 1200, 900, mpp=0.25, kind="svs", tile=256)
+    forced = run_json(capsys, str(path), "--backend", "openslide")
+    auto = run_json(capsys, str(path))
+    assert forced["backend"] == "openslide"
+    assert {k: v for k, v in forced.items() if k != "backend"} == {
+        k: v for k, v in auto.items() if k != "backend"
+    }

@@ -6,7 +6,7 @@ import concurrent.futures as cf
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pytest
@@ -16,6 +16,7 @@ from wsi2rek.dataset import Manifest, build_dataset, validate_manifest, write_pr
 from wsi2rek.errors import (
     DatasetError,
     DatasetMismatchError,
+    ParameterError,
     SamplingError,
     SlideNotFoundError,
 )
@@ -390,3 +391,26 @@ def test_previews_show_background_windows_in_grey_and_outline_tissue(
     assert count((120, 120, 120)) > 50  # the background window
     assert count((30, 90, 255)) > 50  # the training window
     assert count((0, 150, 0)) > 50  # the tissue outline
+
+
+@pytest.mark.parametrize("image_format", ["png", "jpeg"])
+def test_either_slide_backend_gives_the_same_bytes(
+    slides: dict[str, str], tmp_path: Path, image_format: Literal["png", "jpeg"]
+) -> None:
+    """OpenSlide (the reference) and the tifffile backend give byte-identical datasets."""
+    plan = make_plan(slides, 24)
+    ref = tmp_path / "openslide"
+    build_dataset(
+        plan, ref, workers=0, image_format=image_format, slide_backend="openslide", preview=False
+    )
+    fast = tmp_path / "tifffile"
+    build_dataset(
+        plan, fast, workers=2, image_format=image_format, slide_backend="tifffile", preview=False
+    )
+    assert snapshot(ref) == snapshot(fast)
+
+
+def test_unknown_slide_backend_is_refused(slides: dict[str, str], tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="slide_backend must be one of auto"):
+        build_dataset(make_plan(slides), tmp_path / "ds", slide_backend="vips")
+    assert not (tmp_path / "ds").exists()

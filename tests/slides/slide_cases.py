@@ -6,10 +6,16 @@ from pathlib import Path
 
 import attrs
 
+from wsi2rek.slides import SlideSource, open_slide
+
 
 @attrs.frozen
 class SlideCase:
-    """One generated file and what open_slide must report for it."""
+    """One generated file, the backend that reads it, and what it must report.
+
+    ``forced`` cases open the file with ``open_slide(path, backend=backend)``; the others
+    check that ``open_slide``'s automatic choice is ``backend``.
+    """
 
     name: str
     path: Path
@@ -20,3 +26,8 @@ class SlideCase:
     mpp: tuple[float, float] | None
     cells: tuple[tuple[float, float], ...]
     associated_images: tuple[str, ...]
+    forced: bool = False
+
+    def open(self) -> SlideSource:
+        """Open the file the way this case says (automatic or forced backend)."""
+        return open_slide(self.path, backend=self.backend if self.forced else "auto")

@@ -208,7 +208,7 @@ def test_pillow_rejects_bad_max_pixels(tmp_path: Path) -> None:
 def test_invalid_region_is_a_value_error(
     case: SlideCase, region: tuple[object, ...], match: str
 ) -> None:
-    with open_slide(case.path) as slide, pytest.raises(RegionError, match=match) as info:
+    with case.open() as slide, pytest.raises(RegionError, match=match) as info:
         slide.read_region(*region)  # type: ignore[arg-type]  # wrong types on purpose
     assert isinstance(info.value, ValueError)
     assert isinstance(info.value, Wsi2RekError)
@@ -216,7 +216,7 @@ def test_invalid_region_is_a_value_error(
 
 @pytest.mark.parametrize("max_size", [0, -3, (10, 0)])
 def test_invalid_thumbnail_size(case: SlideCase, max_size: int | tuple[int, int]) -> None:
-    with open_slide(case.path) as slide, pytest.raises(RegionError, match="max_size"):
+    with case.open() as slide, pytest.raises(RegionError, match="max_size"):
         slide.thumbnail(max_size)
 
 

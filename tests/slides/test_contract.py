@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from tests.slides.slide_cases import SlideCase
-from wsi2rek.slides import OpenSlideSource, PillowSlideSource, SlideSource, open_slide
+from wsi2rek.slides import (
+    OpenSlideSource,
+    PillowSlideSource,
+    SlideSource,
+    TiffSlideSource,
+    open_slide,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue
@@ -24,7 +30,7 @@ DARK = 110  # cells are painted with every channel <= 90, texture never below ~1
 
 
 def test_backend_and_metadata(case: SlideCase) -> None:
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         assert slide.backend == case.backend
         assert slide.vendor == case.vendor
         assert slide.path == case.path.absolute()
@@ -42,15 +48,19 @@ def test_backend_and_metadata(case: SlideCase) -> None:
 
 
 def test_backend_class(case: SlideCase) -> None:
-    expected = OpenSlideSource if case.backend == "openslide" else PillowSlideSource
-    with open_slide(case.path) as slide:
+    expected = {
+        "openslide": OpenSlideSource,
+        "tifffile": TiffSlideSource,
+        "pillow": PillowSlideSource,
+    }[case.backend]
+    with case.open() as slide:
         assert type(slide) is expected
         assert repr(slide).startswith(f"{expected.__name__}(")
         assert f"{case.dimensions[0]}x{case.dimensions[1]}" in repr(slide)
 
 
 def test_pyramid_levels_halve(case: SlideCase) -> None:
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         for (w, h), down in zip(slide.level_dimensions, slide.level_downsamples, strict=True):
             assert w == pytest.approx(slide.dimensions[0] / down, abs=1)
             assert h == pytest.approx(slide.dimensions[1] / down, abs=1)
@@ -58,7 +68,7 @@ def test_pyramid_levels_halve(case: SlideCase) -> None:
 
 
 def test_read_region_is_rgb_uint8_writable(case: SlideCase) -> None:
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         region = slide.read_region(10, 20, 37, 23)
     assert region.shape == (23, 37, 3)
     assert region.dtype == np.uint8
@@ -68,7 +78,7 @@ def test_read_region_is_rgb_uint8_writable(case: SlideCase) -> None:
 
 def test_painted_cell_is_dark_and_round(case: SlideCase) -> None:
     cx, cy = case.cells[0]
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         patch = slide.read_region(int(cx) - 20, int(cy) - 20, 40, 40)
     dark = patch.max(axis=2) <= DARK
     assert dark[20, 20]  # the centre pixel
@@ -79,7 +89,7 @@ def test_painted_cell_is_dark_and_round(case: SlideCase) -> None:
 
 
 def test_texture_is_never_as_dark_as_a_cell(case: SlideCase) -> None:
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         level = slide.level_count - 1
         w, h = slide.level_dimensions[level]
         pixels = slide.read_region(0, 0, w, h, level)
@@ -96,7 +106,7 @@ def test_texture_is_never_as_dark_as_a_cell(case: SlideCase) -> None:
 def test_cell_visible_at_lower_level(slide_cases: dict[str, SlideCase], name: str) -> None:
     case = slide_cases[name]
     cx, cy = case.cells[0]
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         patch = slide.read_region(int(cx) - 20, int(cy) - 20, 20, 20, level=1)
     assert patch[10, 10].max() <= DARK  # level-0 centre at half resolution
 
@@ -107,7 +117,7 @@ def test_cell_visible_at_lower_level(slide_cases: dict[str, SlideCase], name: st
     ids=["top-left", "left", "top"],
 )
 def test_negative_coordinates_pad_white(case: SlideCase, dx: int, dy: int) -> None:
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         patch = slide.read_region(dx, dy, 30, 30)
     outside = np.zeros((30, 30), dtype=bool)
     outside[: max(-dy, 0), :] = True
@@ -118,7 +128,7 @@ def test_negative_coordinates_pad_white(case: SlideCase, dx: int, dy: int) -> No
 
 def test_past_the_far_edge_pads_white(case: SlideCase) -> None:
     w, h = case.dimensions
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         patch = slide.read_region(w - 10, h - 10, 30, 40)
         beyond = slide.read_region(w + 100, h + 100, 8, 8)
     assert (patch[10:, :] == 255).all()
@@ -129,7 +139,7 @@ def test_past_the_far_edge_pads_white(case: SlideCase) -> None:
 
 def test_region_on_a_lower_level_is_padded(case: SlideCase) -> None:
     level = case.level_count - 1
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         lw, lh = slide.level_dimensions[level]
         down = slide.level_downsamples[level]
         patch = slide.read_region(0, 0, lw + 5, lh + 5, level)
@@ -154,7 +164,7 @@ def test_any_region_equals_padded_crop_of_the_whole(
     y = data.draw(st.integers(-60, h + 20), label="y")
     rw = data.draw(st.integers(1, 200), label="width")
     rh = data.draw(st.integers(1, 200), label="height")
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         got = slide.read_region(x, y, rw, rh)
     expected = np.full((rh, rw, 3), 255, dtype=np.uint8)
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + rw, w), min(y + rh, h)
@@ -164,7 +174,7 @@ def test_any_region_equals_padded_crop_of_the_whole(
 
 
 def test_integral_floats_and_numpy_ints_are_accepted(case: SlideCase) -> None:
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         a = slide.read_region(np.int64(5), np.int32(6), 7.0, 8)
         b = slide.read_region(5, 6, 7, 8)
     np.testing.assert_array_equal(a, b)
@@ -172,7 +182,7 @@ def test_integral_floats_and_numpy_ints_are_accepted(case: SlideCase) -> None:
 
 @pytest.mark.parametrize("max_size", [256, (300, 100)])
 def test_thumbnail_fits_and_keeps_aspect(case: SlideCase, max_size: int | tuple[int, int]) -> None:
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         thumb = slide.thumbnail(max_size)
     mw, mh = (max_size, max_size) if isinstance(max_size, int) else max_size
     w, h = case.dimensions
@@ -184,13 +194,13 @@ def test_thumbnail_fits_and_keeps_aspect(case: SlideCase, max_size: int | tuple[
 
 
 def test_thumbnail_never_enlarges(case: SlideCase) -> None:
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         thumb = slide.thumbnail(5000)
     assert thumb.size == case.dimensions
 
 
 def test_best_level_for_downsample(case: SlideCase) -> None:
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         downs = slide.level_downsamples
         assert slide.best_level_for_downsample(0.5) == 0
         assert slide.best_level_for_downsample(1.0) == 0
@@ -201,7 +211,7 @@ def test_best_level_for_downsample(case: SlideCase) -> None:
 
 
 def test_pickle_keeps_only_the_path(case: SlideCase) -> None:
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         before = slide.read_region(50, 60, 64, 64)
         blob = pickle.dumps(slide)
     assert len(blob) < 1000  # no handle, no pixels
@@ -219,7 +229,7 @@ def test_process_pool_worker_reads_the_same_pixels(
 ) -> None:
     case = slide_cases[name]
     region = (int(case.cells[0][0]) - 16, int(case.cells[0][1]) - 16, 32, 32)
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         here = slide.read_region(*region)
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
@@ -237,7 +247,7 @@ def _child_read(slide: SlideSource, out: Queue[object]) -> None:
 
 def test_forked_child_uses_its_own_handle(case: SlideCase) -> None:
     ctx = multiprocessing.get_context("fork")
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         here = slide.read_region(0, 0, 16, 16)  # the parent's handle is open now
         queue: Queue[object] = ctx.Queue()
         child = ctx.Process(target=_child_read, args=(slide, queue))
@@ -254,7 +264,7 @@ def test_forked_child_uses_its_own_handle(case: SlideCase) -> None:
 
 
 def test_context_manager_closes_and_reopens_on_use(case: SlideCase) -> None:
-    slide = open_slide(case.path)
+    slide = case.open()
     with slide as entered:
         assert entered is slide
         first = slide.read_region(0, 0, 32, 32)
@@ -287,7 +297,7 @@ def test_concurrent_reads_from_threads_agree(case: SlideCase) -> None:
 
     w, h = case.dimensions
     regions = [((i * 53) % (w - 64), (i * 31) % (h - 64), 64, 64) for i in range(24)]
-    with open_slide(case.path) as slide:
+    with case.open() as slide:
         expected = [slide.read_region(*r) for r in regions]
         slide.close()  # the threads race to reopen it
         with ThreadPoolExecutor(max_workers=4) as pool:

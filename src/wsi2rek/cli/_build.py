@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from wsi2rek.cli._common import add_json_flag, print_json, show_progress
+from wsi2rek.cli._common import add_backend_flag, add_json_flag, print_json, show_progress
 from wsi2rek.errors import Wsi2RekWarning
 
 __all__ = ["register", "render_summary"]
@@ -72,6 +72,7 @@ def register(subparsers: Any) -> None:
         "and refuses if images/ or preview/ hold anything else",
     )
     add_json_flag(p)
+    add_backend_flag(p)
     p.set_defaults(handler=_run)
 
 
@@ -144,6 +145,7 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=show_progress(args),
         overwrite=args.overwrite,
+        slide_backend=args.backend,
     )
     data = summary.to_dict()
     if args.json:

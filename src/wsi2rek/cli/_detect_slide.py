@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wsi2rek.cli._common import add_json_flag, print_json, show_progress
+from wsi2rek.cli._common import add_backend_flag, add_json_flag, print_json, show_progress
 from wsi2rek.errors import DetectionError
 from wsi2rek.geometry import Box
 
@@ -78,6 +78,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing .sqlite --out")
     add_json_flag(p)
+    add_backend_flag(p)
     p.set_defaults(handler=_detect)
 
     e = subparsers.add_parser(
@@ -173,7 +174,7 @@ def _detect(args: argparse.Namespace) -> int:
     if suffix in (".sqlite", ".sqlite3", ".db") and out.exists() and not args.overwrite:
         raise DetectionError(f"--out {out} exists; pass --overwrite to replace it")
     detector = _load_detector(args)
-    with open_slide(args.slide) as slide:
+    with open_slide(args.slide, backend=args.backend) as slide:
         result = detect_slide(
             slide,
             detector,

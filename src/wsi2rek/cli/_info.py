@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from wsi2rek.annotations import Annotation, AnnotationKind, SlideRunnerDB, is_sqlite_file
-from wsi2rek.cli._common import add_json_flag, print_json
+from wsi2rek.cli._common import add_backend_flag, add_json_flag, print_json
 from wsi2rek.errors import SkippedAnnotationWarning
 from wsi2rek.slides import SlideSource, open_slide
 
@@ -35,6 +35,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("path", type=Path, metavar="PATH", help="a slide file or a .sqlite database")
     add_json_flag(p)
+    add_backend_flag(p)
     p.set_defaults(handler=_run)
 
 
@@ -54,7 +55,7 @@ def _run(args: argparse.Namespace) -> int:
                     warning.message, warning.category, warning.filename, warning.lineno
                 )
     else:
-        with open_slide(path) as slide:
+        with open_slide(path, backend=args.backend) as slide:
             info = slide_info(slide)
     if args.json:
         print_json(info)

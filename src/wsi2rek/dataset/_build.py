@@ -242,6 +242,7 @@ def _run(
     executor: cf.Executor | None,
     in_flight: int,
     bar: Any,
+    backend: str,
 ) -> int:
     """Run the batches, at most ``in_flight`` at a time; returns images written."""
     written = 0
@@ -249,7 +250,7 @@ def _run(
         cache = SlideCache()
         try:
             for slide, windows in tasks:
-                written += len(run_batch(slide, str(out), windows, options, cache))
+                written += len(run_batch(slide, str(out), windows, options, cache, backend=backend))
                 bar.update(len(windows))
         finally:
             cache.close()
@@ -257,7 +258,9 @@ def _run(
     pending: set[cf.Future[list[tuple[str, int]]]] = set()
     try:
         for slide, windows in tasks:
-            pending.add(executor.submit(run_batch, slide, str(out), windows, options))
+            pending.add(
+                executor.submit(run_batch, slide, str(out), windows, options, backend=backend)
+            )
             if len(pending) >= in_flight:
                 done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for f in done:
@@ -366,6 +369,7 @@ def _execute(
     executor: cf.Executor | None,
     progress: bool,
     batch_size: int,
+    backend: str,
 ) -> tuple[int, int]:
     """Write the images of ``todo``; returns ``(images written, workers used)``."""
     from tqdm import tqdm  # noqa: PLC0415  (only needed while building)
@@ -377,11 +381,25 @@ def _execute(
         if executor is not None:
             in_flight = 4 * max(workers, 2)
             n = _run(
-                tasks, out=root, options=options, executor=executor, in_flight=in_flight, bar=bar
+                tasks,
+                out=root,
+                options=options,
+                executor=executor,
+                in_flight=in_flight,
+                bar=bar,
+                backend=backend,
             )
             return n, -1
         if workers == 0 or not todo:
-            n = _run(tasks, out=root, options=options, executor=None, in_flight=1, bar=bar)
+            n = _run(
+                tasks,
+                out=root,
+                options=options,
+                executor=None,
+                in_flight=1,
+                bar=bar,
+                backend=backend,
+            )
             return n, 0
         slide_paths = sorted({plan.slide_paths[p.slide] for p in todo})
         used = min(workers, math.ceil(len(todo) / batch_size))
@@ -389,11 +407,17 @@ def _execute(
             max_workers=used,
             mp_context=_mp_context(),
             initializer=init_worker,
-            initargs=(slide_paths,),
+            initargs=(slide_paths, backend),
         ) as pool:
             try:
                 n = _run(
-                    tasks, out=root, options=options, executor=pool, in_flight=4 * used, bar=bar
+                    tasks,
+                    out=root,
+                    options=options,
+                    executor=pool,
+                    in_flight=4 * used,
+                    bar=bar,
+                    backend=backend,
                 )
             except BrokenProcessPool as exc:
                 raise DatasetError(
@@ -422,6 +446,7 @@ def build_dataset(
     preview: bool = True,
     overwrite: bool = False,
     batch_size: int = 16,
+    slide_backend: str = "auto",
 ) -> DatasetSummary:
     """Cut, encode and write every patch of ``plan`` into the folder ``out``.
 
@@ -456,6 +481,10 @@ def build_dataset(
             that dataset wrote are removed; if ``images/`` or ``preview/`` hold anything
             else, or ``out`` has no wsi2rek ``dataset.json``, nothing is deleted.
         batch_size: Patches per task sent to a worker.
+        slide_backend: Backend the workers read slides with (``"auto"``,
+            ``"openslide"``, ``"tifffile"`` or ``"pillow"``, see
+            :func:`~wsi2rek.slides.open_slide`). Every backend reads the same pixels, so
+            the dataset is the same byte for byte; only the speed differs.
 
     Returns:
         A :class:`DatasetSummary`, including the validator's report on each manifest.
@@ -474,6 +503,12 @@ def build_dataset(
         raise ParameterError(f"batch_size must be >= 1, got {batch_size}")
     if workers is not None and workers < 0:
         raise ParameterError(f"workers must be >= 0, got {workers}")
+    from wsi2rek.slides._open import BACKENDS  # noqa: PLC0415  (keeps this module light)
+
+    if slide_backend not in BACKENDS:
+        raise ParameterError(
+            f"slide_backend must be one of {', '.join(BACKENDS)}; got {slide_backend!r}"
+        )
     if not plan.patches:
         reasons = Counter(s.reason for s in plan.skipped)
         raise DatasetError(
@@ -512,6 +547,7 @@ def build_dataset(
         executor=executor,
         progress=progress,
         batch_size=batch_size,
+        backend=slide_backend,
     )
     missing = [p.name for p in patches if not (root / _image_path(p, ext)).is_file()]
     if missing:

@@ -35,18 +35,24 @@ class SlideCache:
         self._opener = opener
         self._slides: OrderedDict[str, SlideSource] = OrderedDict()
 
-    def get(self, path: str) -> SlideSource:
-        """The open slide at ``path`` (opened on first use)."""
-        slide = self._slides.get(path)
+    def get(self, path: str, backend: str = "auto") -> SlideSource:
+        """The open slide at ``path`` (opened on first use with ``backend``).
+
+        ``backend`` is passed to :func:`~wsi2rek.slides.open_slide`; a cache built with
+        its own ``opener`` ignores it.
+        """
+        key = path if backend == "auto" else f"{backend}:{path}"
+        slide = self._slides.get(key)
         if slide is not None:
-            self._slides.move_to_end(path)
+            self._slides.move_to_end(key)
             return slide
-        if self._opener is None:
+        if self._opener is not None:
+            slide = self._opener(path)
+        else:
             from wsi2rek.slides import open_slide  # noqa: PLC0415  (keep worker import light)
 
-            self._opener = open_slide
-        slide = self._opener(path)
-        self._slides[path] = slide
+            slide = open_slide(path, backend=backend)
+        self._slides[key] = slide
         while len(self._slides) > self.size:
             _, old = self._slides.popitem(last=False)
             old.close()
@@ -82,11 +88,11 @@ def _thread_cache() -> SlideCache:
     return cache
 
 
-def init_worker(slide_paths: Sequence[str] = ()) -> None:
+def init_worker(slide_paths: Sequence[str] = (), backend: str = "auto") -> None:
     """Process-pool initializer: open the worker's slide handles once, up front."""
     cache = SlideCache(size=max(4, min(len(slide_paths), 8)))
     for path in slide_paths[: cache.size]:
-        cache.get(path)
+        cache.get(path, backend)
     _ProcessState.local.cache = cache
 
 
@@ -96,15 +102,20 @@ def run_batch(
     windows: Sequence[Window],
     options: ImageOptions,
     cache: SlideCache | None = None,
+    *,
+    backend: str = "auto",
 ) -> list[tuple[str, int]]:
     """Read, encode and atomically write each window of one slide.
+
+    ``backend`` is the slide backend to open it with (see
+    :func:`~wsi2rek.slides.open_slide`); every backend gives the same pixels.
 
     Returns:
         ``(relative image path, bytes written)`` for each window, in order.
     """
     if cache is None:
         cache = _thread_cache()
-    slide = cache.get(slide_path)
+    slide = cache.get(slide_path, backend)
     root = Path(out)
     done: list[tuple[str, int]] = []
     for rel, x, y, w, h in windows:

@@ -4,25 +4,40 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import openslide
 
-from wsi2rek.errors import SlideNotFoundError, UnsupportedSlideError
+from wsi2rek.errors import ParameterError, SlideNotFoundError, UnsupportedSlideError
 from wsi2rek.slides._base import SlideSource
 from wsi2rek.slides._openslide import OpenSlideSource
 from wsi2rek.slides._pillow import DEFAULT_MAX_PIXELS, PillowSlideSource
 
-__all__ = ["open_slide"]
+__all__ = ["BACKENDS", "Backend", "open_slide"]
+
+Backend = Literal["auto", "openslide", "tifffile", "pillow"]
+#: The values ``open_slide(backend=...)`` and the CLI's ``--backend`` accept.
+BACKENDS: tuple[Backend, ...] = ("auto", "openslide", "tifffile", "pillow")
+#: OpenSlide formats whose tile layout the tifffile backend can follow exactly.
+_TIFF_VENDORS = ("aperio", "generic-tiff")
 
 
 def open_slide(
-    path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: str | os.PathLike[str],
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    backend: Backend | str = "auto",
 ) -> SlideSource:
     """Open a slide or plain image with the backend that reads it.
 
-    OpenSlide is tried first and reads every format it recognises (Aperio SVS, Hamamatsu
-    NDPI, MIRAX MRXS, generic tiled TIFF, ...). Files it does not recognise, such as plain
-    PNG, JPEG and untiled TIFF images (e.g. the TUPAC high-power fields), go to Pillow.
+    With ``backend="auto"`` OpenSlide decides what the file is and reads every format it
+    recognises (Aperio SVS, Hamamatsu NDPI, MIRAX MRXS, DICOM, generic tiled TIFF, ...).
+    An Aperio SVS or generic tiled TIFF (including OME-TIFF) whose level 0 the tifffile
+    backend decodes exactly (JPEG, LZW, Deflate or uncompressed 8-bit RGB tiles) goes to
+    :class:`~wsi2rek.slides.TiffSlideSource` instead: the same pixels, several times
+    faster, and all levels of a pyramidal OME-TIFF. Files OpenSlide does not recognise,
+    such as plain PNG, JPEG and untiled TIFF images (e.g. the TUPAC high-power fields), go
+    to Pillow. A DICOM WSI folder is opened through one of its ``.dcm`` files.
 
     Example:
         >>> with open_slide("slide.svs") as slide:  # doctest: +SKIP
@@ -31,15 +46,21 @@ def open_slide(
     Args:
         path: The slide or image file.
         max_pixels: Largest plain image (width x height) the Pillow backend decodes.
+        backend: ``"auto"`` (default), or force ``"openslide"``, ``"tifffile"`` or
+            ``"pillow"``; a forced backend that cannot read the file raises.
 
     Returns:
-        An :class:`OpenSlideSource` or a :class:`PillowSlideSource`.
+        An :class:`OpenSlideSource`, :class:`TiffSlideSource` or
+        :class:`PillowSlideSource`.
 
     Raises:
         SlideNotFoundError: ``path`` does not exist.
-        UnsupportedSlideError: No backend can open the file; ``tried`` says why each
-            declined.
+        UnsupportedSlideError: No backend can open the file (or the forced one cannot);
+            ``tried`` says why each declined.
+        ParameterError: ``backend`` is not one of :data:`BACKENDS`.
     """
+    if backend not in BACKENDS:
+        raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
     p = Path(path)
     if not p.exists():
         raise SlideNotFoundError(
@@ -48,12 +69,7 @@ def open_slide(
             path=p,
         )
     if p.is_dir():
-        raise UnsupportedSlideError(
-            f"{p} is a folder, not a slide file; pass the slide file itself (for MIRAX, "
-            "the .mrxs file next to its data folder)",
-            path=p,
-            tried=(),
-        )
+        p = _dicom_file(p)
     if not p.is_file():
         # a named pipe, socket or device: opening it could block forever or consume it
         raise UnsupportedSlideError(
@@ -61,15 +77,26 @@ def open_slide(
             path=p,
             tried=(),
         )
+    if backend in ("pillow", "tifffile"):
+        return _forced(p, backend, max_pixels)
     tried: list[str] = []
     vendor = openslide.OpenSlide.detect_format(p)
-    if vendor is not None:
+    if vendor in _TIFF_VENDORS and backend == "auto":
+        from wsi2rek.slides._tifffile import TiffSlideSource  # noqa: PLC0415 (lazy: tifffile)
+
+        try:
+            return TiffSlideSource(p)
+        except UnsupportedSlideError:
+            pass  # not a layout it decodes exactly (or a damaged file): OpenSlide decides
+    if vendor is not None or backend == "openslide":
         try:
             return OpenSlideSource(p)
         except UnsupportedSlideError as exc:
             # a damaged slide is reported as such, not half-read as a plain image
             tried.extend(f"{t} (detected as {vendor})" for t in exc.tried)
             tried.append(f"pillow: not tried, OpenSlide recognised the format ({vendor})")
+            if vendor is None:  # forced, and OpenSlide does not know the format
+                raise
             raise UnsupportedSlideError(
                 f"cannot open {p.absolute()}: OpenSlide recognised the format ({vendor}) but "
                 f"could not open it ({'; '.join(exc.tried)}). The file is probably "
@@ -98,3 +125,25 @@ def open_slide(
         path=p,
         tried=tuple(tried),
     )
+
+
+def _forced(path: Path, backend: str, max_pixels: int) -> SlideSource:
+    if backend == "pillow":
+        return PillowSlideSource(path, max_pixels=max_pixels)
+    from wsi2rek.slides._tifffile import TiffSlideSource  # noqa: PLC0415 (lazy: tifffile)
+
+    return TiffSlideSource(path)
+
+
+def _dicom_file(folder: Path) -> Path:
+    """The first ``.dcm`` file of a DICOM WSI folder (OpenSlide finds the rest itself)."""
+    files = sorted(f for f in folder.iterdir() if f.suffix.lower() == ".dcm" and f.is_file())
+    if not files:
+        raise UnsupportedSlideError(
+            f"{folder} is a folder without .dcm files, not a slide; pass the slide file "
+            "itself (for MIRAX, the .mrxs file next to its data folder) or a DICOM WSI "
+            "folder",
+            path=folder,
+            tried=("dicom: no .dcm file in the folder",),
+        )
+    return files[0]
