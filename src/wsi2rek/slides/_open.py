@@ -61,22 +61,7 @@ def open_slide(
     """
     if backend not in BACKENDS:
         raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
-    p = Path(path)
-    if not p.exists():
-        raise SlideNotFoundError(
-            f"slide file not found: {p.absolute()}; check the path (relative paths are "
-            f"resolved from {Path.cwd()})",
-            path=p,
-        )
-    if p.is_dir():
-        p = _dicom_file(p)
-    if not p.is_file():
-        # a named pipe, socket or device: opening it could block forever or consume it
-        raise UnsupportedSlideError(
-            f"{p} is not a regular file (a named pipe, socket or device); pass a slide file",
-            path=p,
-            tried=(),
-        )
+    p = _slide_file(Path(path))
     if backend in ("pillow", "tifffile"):
         return _forced(p, backend, max_pixels)
     tried: list[str] = []
@@ -125,6 +110,26 @@ def open_slide(
         path=p,
         tried=tuple(tried),
     )
+
+
+def _slide_file(p: Path) -> Path:
+    """The file to open: ``p`` itself, or a ``.dcm`` file of a DICOM folder."""
+    if not p.exists():
+        raise SlideNotFoundError(
+            f"slide file not found: {p.absolute()}; check the path (relative paths are "
+            f"resolved from {Path.cwd()})",
+            path=p,
+        )
+    if p.is_dir():
+        p = _dicom_file(p)
+    if not p.is_file():
+        # a named pipe, socket or device: opening it could block forever or consume it
+        raise UnsupportedSlideError(
+            f"{p} is not a regular file (a named pipe, socket or device); pass a slide file",
+            path=p,
+            tried=(),
+        )
+    return p
 
 
 def _forced(path: Path, backend: str, max_pixels: int) -> SlideSource:
