@@ -33,6 +33,7 @@ def _load(name: str) -> ModuleType:
 #: User-guide pages (written by each area's engineers) in reading order; pages found in
 #: docs/guide/ but not listed here follow alphabetically. aws-setup.md gets its own entry.
 GUIDE_ORDER = (
+    "fetch.md",
     "slides.md",
     "sliderunner.md",
     "sampling.md",

@@ -262,3 +262,18 @@ def test_cli_404_is_one_line(serve: Any, tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
     assert "HTTP 404 Not Found" in result.stderr
     assert "databases/MITOS_WSI_CCMCT_" in result.stderr
+
+
+def test_the_cmc_howto_starts_with_fetch_and_never_runs_it() -> None:
+    """docs/howto/mitos-wsi-cmc.md: the first command is the fetch, marked skip for the docs tests.
+
+    tests/docs/test_markdown_pages.py runs every console block unless ``<!-- skip: next -->``
+    precedes it; the real fetch would download 37 GB from figshare.
+    """
+    page = (Path(__file__).resolve().parents[2] / "docs" / "howto" / "mitos-wsi-cmc.md").read_text(
+        encoding="utf-8"
+    )
+    visible = page.split("-->", 1)[1]  # past the invisible stand-in block
+    first_block = visible.index("```")
+    assert visible[first_block:].startswith("```console\n$ wsi2rek fetch mitos-wsi-cmc data/\n")
+    assert visible[:first_block].rstrip().endswith("<!-- skip: next -->")
