@@ -111,6 +111,7 @@ def probe(url: str, path: str, *, timeout: float = 30.0) -> int | None:
         with urllib.request.urlopen(_request(url, 0, 0), timeout=timeout) as response:  # noqa: S310
             return _total_of(response)
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error holds the response's socket
         if exc.code == 416:  # an empty file: no byte 0 to send
             match = _UNSATISFIED_RANGE.fullmatch(exc.headers.get("Content-Range", "").strip())
             if match:
@@ -217,6 +218,7 @@ def download(  # noqa: PLR0912, PLR0915 -- one retry loop over the HTTP cases re
         try:
             response = urllib.request.urlopen(_request(url, have), timeout=timeout)  # noqa: S310
         except urllib.error.HTTPError as exc:
+            exc.close()  # the error holds the response's socket
             if exc.code == 416 and have:  # nothing past `have`: complete, or stale and longer
                 match = _UNSATISFIED_RANGE.fullmatch(exc.headers.get("Content-Range", "").strip())
                 if match and int(match.group(1)) == have:
