@@ -28,6 +28,7 @@ __all__ = [
     "FetchVerificationError",
     "LabelMapError",
     "ManifestError",
+    "ModelNotStoppedError",
     "ParameterError",
     "RegionError",
     "SamplingError",
@@ -296,3 +297,19 @@ class FetchError(Wsi2RekError, OSError):
 
 class FetchVerificationError(FetchError, ValueError):
     """A fetched or existing file does not match its expected size, checksum or content."""
+
+
+# --- appended by the model's stop guarantee (issue 10) -------------------------------------
+
+
+class ModelNotStoppedError(AwsError):
+    """A model could not be stopped: it may still be RUNNING and billed per hour.
+
+    The message names the ARN and the exact ``aws rekognition stop-project-version`` and
+    ``wsi2rek model stop`` commands that stop it.
+    """
+
+    def __init__(self, message: str, *, resource: str | None = None) -> None:
+        super().__init__(
+            message, operation="StopProjectVersion", resource=resource, code="ModelNotStopped"
+        )

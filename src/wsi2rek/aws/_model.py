@@ -2,8 +2,8 @@
 
 A running model is billed per inference-unit hour until it is stopped, so
 :meth:`CustomLabelsModel.running` is the way to use one: it starts the model if needed and
-always stops it again (on normal exit, on an exception and on Ctrl-C), unless the model
-was already running when the block began.
+stops it again on every way out (see ``wsi2rek.aws._running``), unless the model was
+already running when the block began.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from wsi2rek.aws._evaluation import (
     parse_evaluation_summary,
 )
 from wsi2rek.aws._images import ImageInput, encode_image, to_detection
+from wsi2rek.aws._running import ensure_stopped, signals_raise_system_exit
 from wsi2rek.detection import Detection
 from wsi2rek.errors import AwsError, ParameterError
 
@@ -382,12 +383,29 @@ class CustomLabelsModel:
         *,
         timeout: timedelta = timedelta(minutes=60),
     ) -> Iterator[CustomLabelsModel]:
-        """Use the model inside a ``with`` block; it is stopped when the block ends.
+        """Use the model inside a ``with`` block; it is stopped on EVERY way out.
 
         Starts the model unless it is already ``RUNNING`` (or ``STARTING``, then waits).
-        On exit (normal, exception or Ctrl-C) it is stopped and waited for, unless it was
-        already running before the block: then it is left running and a WARNING with the
-        ARN is logged, since it keeps costing money.
+        Once the block has been entered, a ``StopProjectVersion`` is sent however it ends:
+        normally, by an exception, by Ctrl-C (even while the start request is in flight),
+        when the start's response was lost after the service applied it, when status
+        lookups fail, and on SIGTERM/SIGHUP. The stop is retried with exponential
+        backoff past throttling, 5xx answers and dropped connections until ``timeout``;
+        SIGINT/SIGTERM/SIGHUP arriving meanwhile are held until it is accepted.
+
+        Signals: while inside the block, in the main thread only, SIGTERM and SIGHUP
+        raise ``SystemExit(128 + signal number)`` (so ``finally`` blocks run and the
+        model is stopped); the previous handlers are restored when the block ends, and
+        signals the process ignores (``nohup``) stay ignored. ``kill -9`` and power loss
+        cannot be caught: see ``docs/guide/aws-cleanup.md``.
+
+        A model that was already running before the block is left running (a WARNING
+        with the ARN is logged, since it keeps costing money).
+
+        Raises:
+            ModelNotStoppedError: The stop could not be sent before ``timeout`` (or was
+                refused, e.g. AccessDenied); the message and an ERROR log line carry the
+                ARN and the exact commands that stop the model.
 
         Yields:
             This model, ready for :meth:`detect`.
@@ -396,30 +414,50 @@ class CustomLabelsModel:
         was_running = before in ("RUNNING", "STARTING")
         if before == "STOPPING":
             self._wait_stopped(timeout)
-        if not was_running:
-            self.start(min_inference_units, max_inference_units, wait=False)
-        try:
-            if self.status != "RUNNING":
-                wait_for_status(
-                    self._status_and_message,
-                    wanted={"RUNNING"},
-                    failed={"FAILED", "STOPPED"},
-                    timeout=timeout,
-                    poll_interval=self.poll_interval,
-                    operation="StartProjectVersion",
-                    resource=self.arn,
-                )
-            yield self
-        finally:
-            if was_running:
+        if was_running:
+            try:
+                if self.status != "RUNNING":
+                    self._wait_running(timeout)
+                yield self
+            finally:
                 _log.warning(
                     "model %s was running before and is LEFT RUNNING (billed per hour): "
                     "stop it with `wsi2rek model stop %s` when done",
                     self.arn,
                     self.arn,
                 )
-            else:
-                self._stop_for_exit(timeout)
+            return
+        with signals_raise_system_exit():
+            try:
+                self._start_for_block(min_inference_units, max_inference_units)
+                if self.status != "RUNNING":
+                    self._wait_running(timeout)
+                yield self
+            finally:
+                ensure_stopped(self, timeout=timeout.total_seconds())
+
+    def _start_for_block(self, min_units: int, max_units: int | None) -> None:
+        """Start; a "cannot start" answer from our own lost start request is success."""
+        try:
+            self.start(min_units, max_units, wait=False)
+        except AwsError as exc:
+            if exc.code != "ResourceInUseException":
+                raise
+            # Botocore retried a start whose first attempt was applied but whose answer
+            # was lost: the model is already starting, which is what we asked for.
+            if self.refresh() not in ("STARTING", "RUNNING"):
+                raise
+
+    def _wait_running(self, timeout: timedelta) -> None:
+        wait_for_status(
+            self._status_and_message,
+            wanted={"RUNNING"},
+            failed={"FAILED", "STOPPED"},
+            timeout=timeout,
+            poll_interval=self.poll_interval,
+            operation="StartProjectVersion",
+            resource=self.arn,
+        )
 
     def _wait_stopped(self, timeout: timedelta) -> None:
         wait_for_status(
@@ -431,23 +469,6 @@ class CustomLabelsModel:
             operation="StopProjectVersion",
             resource=self.arn,
         )
-
-    def _stop_for_exit(self, timeout: timedelta) -> None:
-        try:
-            status = self.refresh()
-            if status in ("RUNNING", "STARTING"):
-                self.stop(wait=True, timeout=timeout)
-            elif status == "STOPPING":
-                self._wait_stopped(timeout)
-        except BaseException:
-            _log.exception(
-                "could not confirm that model %s stopped: it may still be RUNNING and billed; "
-                "stop it with `wsi2rek model stop %s`",
-                self.arn,
-                self.arn,
-            )
-            raise
-        _log.info("model %s stopped", self.arn)
 
     # --- other lifecycle -------------------------------------------------------------------
 

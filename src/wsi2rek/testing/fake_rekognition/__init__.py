@@ -13,7 +13,9 @@ an AWS account and without cost. What it does:
   ``TRAINING_COMPLETED``; ``STARTING`` -> ``RUNNING``; ``STOPPING`` -> ``STOPPED``;
   ``COPYING_IN_PROGRESS`` -> ``COPYING_COMPLETED``) after configurable, short durations.
 - Can be told to fail the next training or dataset import (with status messages and
-  per-entry errors), to throttle an operation N times, or to drop N connections.
+  per-entry errors), and to fail the next N calls of any operation in a chosen way
+  (:meth:`FakeRekognitionServer.inject`: throttling, 5xx, a dropped connection, a
+  response lost after the request was applied, a read timeout).
 - Answers ``DetectCustomLabels`` with canned labels (:meth:`set_detections`), only for a
   ``RUNNING`` model, and rejects payloads over 4 MB or that are neither PNG nor JPEG.
 

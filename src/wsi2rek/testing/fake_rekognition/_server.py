@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Self
 
+import attrs
 import botocore.session
 import botocore.validate
 
@@ -16,6 +18,13 @@ from wsi2rek.testing.fake_rekognition._operations import Operations
 from wsi2rek.testing.fake_rekognition._state import ApiError, Project, RecordedRequest, decode
 
 _JSON = "application/x-amz-json-1.1"
+
+
+@attrs.frozen
+class _Fault:
+    kind: str
+    code: str
+    delay: float
 
 
 class FakeRekognitionServer(Operations):
@@ -31,6 +40,11 @@ class FakeRekognitionServer(Operations):
         region: Region used in ARNs.
         account: Account id used in ARNs.
     """
+
+    #: The fault kinds :meth:`inject` accepts.
+    FAULTS: ClassVar[frozenset[str]] = frozenset(
+        {"throttle", "server_error", "drop", "drop_after_apply", "timeout"}
+    )
 
     OPERATIONS: ClassVar[frozenset[str]] = frozenset(
         {
@@ -76,8 +90,7 @@ class FakeRekognitionServer(Operations):
         self._validator = botocore.validate.ParamValidator()
         self._lock = threading.RLock()
         self._projects: dict[str, Project] = {}
-        self._throttles: dict[str, list[str]] = {}
-        self._drops: dict[str, int] = {}
+        self._faults: dict[str, list[_Fault]] = {}
         self._training_failures: list[tuple[str, list[dict[str, Any]] | None]] = []
         self._dataset_failures: list[tuple[str, str, list[str]]] = []
         self._detections: list[dict[str, Any]] = []
@@ -136,8 +149,7 @@ class FakeRekognitionServer(Operations):
         """
         with self._lock:
             self._projects.clear()
-            self._throttles.clear()
-            self._drops.clear()
+            self._faults.clear()
             self._training_failures.clear()
             self._dataset_failures.clear()
             self._detections = []
@@ -145,15 +157,75 @@ class FakeRekognitionServer(Operations):
 
     # --- test controls -------------------------------------------------------------------------
 
+    def inject(
+        self,
+        operation: str,
+        fault: str,
+        times: int = 1,
+        *,
+        code: str | None = None,
+        delay: float = 2.0,
+    ) -> None:
+        """Make the next ``times`` calls of ``operation`` fail in the way ``fault`` names.
+
+        Faults queue per operation, in order, and each is used up by one request (a
+        request botocore retries is a new request). The kinds (:attr:`FAULTS`):
+
+        - ``"throttle"``: ``400`` with ``code`` (default ``ThrottlingException``); nothing
+          is applied.
+        - ``"server_error"``: ``500`` with ``code`` (default ``InternalServerError``);
+          nothing is applied.
+        - ``"drop"``: the connection is closed without an answer; nothing is applied.
+        - ``"drop_after_apply"``: the request IS applied, then the connection is closed
+          without an answer (a response lost on the way back).
+        - ``"timeout"``: the request IS applied, then the answer is held for ``delay``
+          seconds (longer than the client's read timeout: the client times out; while
+          held, the call is "in flight").
+
+        Args:
+            operation: The API operation (``"StopProjectVersion"``...).
+            fault: One of :attr:`FAULTS`.
+            times: How many consecutive calls fail.
+            code: The error code for ``throttle`` and ``server_error``.
+            delay: Seconds the answer is held for ``timeout``.
+
+        Raises:
+            ValueError: Unknown ``fault`` or ``operation``, or ``times`` < 1.
+        """
+        if fault not in self.FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; expected one of {sorted(self.FAULTS)}")
+        if operation not in self.OPERATIONS:
+            raise ValueError(f"the fake does not implement {operation!r}")
+        if times < 1:
+            raise ValueError(f"times must be >= 1, got {times}")
+        default = "InternalServerError" if fault == "server_error" else "ThrottlingException"
+        with self._lock:
+            queue = self._faults.setdefault(operation, [])
+            queue.extend([_Fault(fault, code or default, delay)] * times)
+
     def throttle(self, operation: str, times: int, code: str = "ThrottlingException") -> None:
         """Answer the next ``times`` calls of ``operation`` with a throttling error ``code``."""
-        with self._lock:
-            self._throttles.setdefault(operation, []).extend([code] * times)
+        self.inject(operation, "throttle", times, code=code)
 
     def drop_connections(self, operation: str, times: int) -> None:
         """Close the connection without answering the next ``times`` calls of ``operation``."""
+        self.inject(operation, "drop", times)
+
+    def pending_faults(self, operation: str) -> int:
+        """How many injected faults of ``operation`` are not used up yet."""
         with self._lock:
-            self._drops[operation] = self._drops.get(operation, 0) + times
+            return len(self._faults.get(operation, []))
+
+    def billed_versions(self) -> list[str]:
+        """ARNs of model versions that are ``STARTING`` or ``RUNNING`` (billed) right now."""
+        with self._lock:
+            self._advance_all()
+            return [
+                v.arn
+                for project in self._projects.values()
+                for v in project.versions.values()
+                if v.state.status in ("STARTING", "RUNNING")
+            ]
 
     def fail_next_training(
         self,
@@ -240,7 +312,10 @@ class FakeRekognitionServer(Operations):
                 if status >= 400:
                     self.send_header("x-amzn-ErrorType", str(body.get("__type", "")))
                 self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up (a timeout test)
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Keep test output quiet."""
@@ -270,18 +345,23 @@ class FakeRekognitionServer(Operations):
         params = decode(wire, input_shape)
         with self._lock:
             self._requests.append(RecordedRequest(operation, params))
-            drops = self._drops.get(operation, 0)
-            if drops:
-                self._drops[operation] = drops - 1
-                return 0, {}
-            throttles = self._throttles.get(operation)
-            if throttles:
-                code = throttles.pop(0)
-                raise ApiError(code, "Rate exceeded (fake throttling)")
+            queue = self._faults.get(operation)
+            fault = queue.pop(0) if queue else None
+        if fault is not None and fault.kind == "drop":
+            return 0, {}
+        if fault is not None and fault.kind == "throttle":
+            raise ApiError(fault.code, "Rate exceeded (fake throttling)")
+        if fault is not None and fault.kind == "server_error":
+            raise ApiError(fault.code, "Internal server error (fake)", status=500)
         report = self._validator.validate(params, input_shape)
         if report.has_errors():
             raise ApiError("ValidationException", report.generate_report())
         handler: Callable[[dict[str, Any]], dict[str, Any]] = getattr(self, f"_op_{operation}")
         with self._lock:
             self._advance_all()
-            return 200, handler(params)
+            answer = handler(params)
+        if fault is not None and fault.kind == "drop_after_apply":
+            return 0, {}
+        if fault is not None and fault.kind == "timeout":
+            time.sleep(fault.delay)
+        return 200, answer
