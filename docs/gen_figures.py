@@ -354,7 +354,9 @@ def _dataset(scratch: Path) -> Path:
     mitoses, lookalikes = points[::2], points[1::2]
     slides = scratch / "slides"
     slides.mkdir(exist_ok=True)
-    make_slide(slides / "synthetic.svs", width, height, cells=mitoses, seed=seed)
+    make_slide(
+        slides / "synthetic.svs", width, height, cells=mitoses, lookalikes=lookalikes, seed=seed
+    )
     annotations = [spot(1, p.x, p.y, 2) for p in mitoses] + [
         spot(1, p.x, p.y, 1) for p in lookalikes
     ]

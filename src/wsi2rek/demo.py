@@ -1,18 +1,22 @@
 """The synthetic demo behind ``wsi2rek demo``: the whole local pipeline, no AWS.
 
 :func:`make_demo_inputs` writes a few synthetic Aperio-style slides with dark round
-"mitotic figures" painted on tissue, plus a SlideRunner database annotating them (class 2,
-"mitotic figure", as in MITOS_WSI_CMC) and unpainted look-alikes (class 1).
-:func:`run_demo` then plans and builds a Rekognition dataset from them, validates the
+"mitotic figures" and paler, elongated, mottled look-alikes painted on tissue, plus a
+SlideRunner database annotating them as MITOS_WSI_CMC does (class 2 "mitotic figure",
+class 1 "mitotic figure look-alike"). :func:`run_demo` then plans and builds a Rekognition
+dataset from them (look-alikes as a label of their own: the hard negatives), validates the
 manifests and writes previews, then runs the offline :class:`~wsi2rek.inference.BlobDetector`
-over the whole test slide and scores it against the database (F1 = 1.0 on these cleanly
-painted cells). Docs, examples and tests use the same inputs.
+over the whole test slide and scores it against the database. The detector finds the
+look-alikes too, with a lower confidence: counting every detection, they are false positives
+(F1 about 0.67); at the best confidence threshold F1 is 1.0. Docs, examples and tests use the
+same inputs.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +47,7 @@ __all__ = [
     "DemoResult",
     "make_demo_inputs",
     "run_demo",
+    "warning_summary",
 ]
 
 #: Class ids and names of the demo database (those of MITOS_WSI_CMC).
@@ -64,6 +69,7 @@ class DemoInputs:
         slides: Slide file names, in order.
         test_slides: The slide(s) held out for testing.
         mitoses: Slide file name -> level-0 centres of the painted mitotic figures.
+        lookalikes: Slide file name -> level-0 centres of the painted look-alikes.
     """
 
     slides_dir: Path
@@ -71,6 +77,7 @@ class DemoInputs:
     slides: tuple[str, ...]
     test_slides: tuple[str, ...]
     mitoses: dict[str, tuple[Point, ...]]
+    lookalikes: dict[str, tuple[Point, ...]] = attrs.field(factory=dict)
 
 
 def _points_on_tissue(
@@ -96,8 +103,9 @@ def make_demo_inputs(
     """Write synthetic slides and a matching SlideRunner database into ``out``.
 
     Each slide (4096 x 3072 px at 0.25 um/px) gets ``per_slide`` painted mitotic figures on
-    tissue (class 2) and as many unpainted look-alikes (class 1); the last slide is the
-    test slide.
+    tissue (class 2: dark round cells) and as many painted look-alikes (class 1: paler,
+    elongated, mottled cells, see :func:`wsi2rek.testing.make_slide`); the last slide is
+    the test slide.
 
     Args:
         out: Folder to write into (created if needed).
@@ -124,6 +132,7 @@ def make_demo_inputs(
     names = tuple(f"demo_{i + 1}.svs" for i in range(slides))
     annotations: list[Annotation] = []
     mitoses: dict[str, tuple[Point, ...]] = {}
+    painted_lookalikes: dict[str, tuple[Point, ...]] = {}
     for uid, name in enumerate(names, start=1):
         path = slides_dir / name
         slide_seed = seed * 1000 + uid
@@ -131,8 +140,16 @@ def make_demo_inputs(
         make_slide(path, *_SLIDE_SIZE, seed=slide_seed)
         points = _points_on_tissue(path, rng, 2 * per_slide, margin=64)
         cells, lookalikes = points[:per_slide], points[per_slide:]
-        make_slide(path, *_SLIDE_SIZE, seed=slide_seed, cells=cells, cell_radius=_CELL_RADIUS)
+        make_slide(
+            path,
+            *_SLIDE_SIZE,
+            seed=slide_seed,
+            cells=cells,
+            lookalikes=lookalikes,
+            cell_radius=_CELL_RADIUS,
+        )
         mitoses[name] = tuple(cells)
+        painted_lookalikes[name] = tuple(lookalikes)
         annotations += [spot(uid, p.x, p.y, 2) for p in cells]
         annotations += [spot(uid, p.x, p.y, 1) for p in lookalikes]
     db = make_sliderunner_db(
@@ -142,7 +159,7 @@ def make_demo_inputs(
         classes=DEMO_CLASSES,
         persons={1: "demo annotator"},
     )
-    return DemoInputs(slides_dir, db, names, (names[-1],), mitoses)
+    return DemoInputs(slides_dir, db, names, (names[-1],), mitoses, painted_lookalikes)
 
 
 @attrs.frozen
@@ -176,6 +193,29 @@ class DemoResult:
         }
 
 
+def warning_summary(codes: Iterable[str]) -> str:
+    """Say what a demo manifest's warnings are, e.g. ``"4 x WARNING_NO_ANNOTATIONS (...)"``.
+
+    Args:
+        codes: The code of every warning of one manifest.
+
+    Returns:
+        One phrase per distinct code with its count and, for the codes the demo produces, what
+        it means; an empty string when there are none.
+    """
+    counts = Counter(codes)
+    return "; ".join(
+        f"{n} x {code}" + (f" ({_WARNING_MEANING[code]})" if code in _WARNING_MEANING else "")
+        for code, n in sorted(counts.items())
+    )
+
+
+_WARNING_MEANING = {
+    "WARNING_NO_ANNOTATIONS": "background patches without boxes: valid, but Rekognition does "
+    "not train on them; the hard negatives are the 'look-alike' label",
+}
+
+
 def run_demo(
     out: str | os.PathLike[str],
     *,
@@ -201,7 +241,10 @@ def run_demo(
     root = Path(out)
     say("writing synthetic slides and a SlideRunner database")
     inputs = make_demo_inputs(root, seed=seed)
-    say("planning patches (object-centred + background, split by slide)")
+    say(
+        "planning patches: object-centred (mitotic figures and look-alikes, a label each) "
+        "and 2 background patches per slide, split by slide"
+    )
     with SlideRunnerDB(inputs.db) as db:
         plan = plan_dataset(
             db,

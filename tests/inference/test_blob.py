@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections import deque
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
+from PIL import Image
 
 from wsi2rek.errors import DetectionError
-from wsi2rek.geometry import Box
+from wsi2rek.geometry import Box, Point
 from wsi2rek.inference import BlobDetector, label_components
+from wsi2rek.testing import make_image
 
 
 def _flood_fill_components(mask: NDArray[np.bool_]) -> set[frozenset[tuple[int, int]]]:
@@ -122,3 +125,35 @@ def test_bad_parameters_are_refused() -> None:
         BlobDetector(threshold=300)
     with pytest.raises(DetectionError, match="min_radius"):
         BlobDetector(min_radius=10, max_radius=5)
+
+
+def test_confidence_separates_cells_from_lookalikes(tmp_path: Path) -> None:
+    """Every painted cell scores above 90, every painted look-alike below 70.
+
+    The scene comes from wsi2rek.testing.make_image (the factory the demo uses).
+    """
+    cells = [(60.0, 60.0), (300.0, 200.0), (520.0, 90.0)]
+    lookalikes = [(180.0, 120.0), (420.0, 300.0), (650.0, 250.0), (100.0, 320.0)]
+    path = make_image(tmp_path / "a.png", 720, 400, seed=7, cells=cells, lookalikes=lookalikes)
+    with Image.open(path) as img:
+        found = BlobDetector().detect(np.asarray(img.convert("RGB")))
+    assert len(found) == len(cells) + len(lookalikes)
+
+    def score_at(x: float, y: float) -> float:
+        (det,) = [d for d in found if d.box.center.distance(Point(x, y)) < 3]
+        return det.confidence
+
+    assert min(score_at(*c) for c in cells) > 90
+    assert max(score_at(*c) for c in lookalikes) < 70
+
+
+def test_elongated_blob_scores_lower_than_a_disc_of_the_same_darkness() -> None:
+    image = np.full((100, 200, 3), 220, dtype=np.uint8)
+    yy, xx = np.mgrid[:100, :200]
+    image[(yy - 50) ** 2 + (xx - 50) ** 2 <= 12**2] = 66
+    # an ellipse of semi-axes 16 and 8: axis ratio 0.5, about the same area
+    image[((xx - 150) / 16.0) ** 2 + ((yy - 50) / 8.0) ** 2 <= 1] = 66
+    disc, ellipse = sorted(BlobDetector().detect(image), key=lambda d: d.box.left)
+    assert disc.confidence == pytest.approx(100.0, abs=0.5)
+    # roundness 0.5, full contrast: 100 x (0.5 + 1) / 2
+    assert ellipse.confidence == pytest.approx(75.0, abs=1.5)

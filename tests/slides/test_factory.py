@@ -211,3 +211,80 @@ def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(RuntimeError, match="interrupted"):
         make_slide(tmp_path / "a.svs", 2000, 1500)
     assert list(tmp_path.iterdir()) == []
+
+
+LOOKALIKES = [(150.0, 120.0), (400.0, 260.0), (620.0, 140.0)]
+
+
+def _dark_component(pixels: NDArray[np.uint8], x: float, y: float) -> NDArray[np.intp]:
+    """(row, col) of the dark pixels (channel mean <= 110) within 30 px of ``(x, y)``."""
+    window = pixels[int(y) - 30 : int(y) + 30, int(x) - 30 : int(x) + 30].astype(float)
+    rows, cols = np.nonzero(window.mean(axis=2) <= 110)
+    return np.stack([rows, cols], axis=1)
+
+
+def test_lookalikes_are_paler_elongated_and_mottled(tmp_path: Path) -> None:
+    """Look-alikes resemble the cells (dark enough for a ~110 threshold) but are not discs.
+
+    Shape is measured independently of the detector: the eigenvalues of the pixel
+    coordinates' covariance give the axis ratio (numpy.linalg.eigvalsh).
+    """
+    cells = [(300.0, 120.0)]
+    path = make_image(tmp_path / "a.png", 800, 400, cells=cells, lookalikes=LOOKALIKES)
+    pixels = _pixels(path)
+    for x, y in LOOKALIKES:
+        points = _dark_component(pixels, x, y)
+        values = pixels[points[:, 0] + int(y) - 30, points[:, 1] + int(x) - 30].astype(float)
+        assert 84 <= values.mean() <= 100  # paler than a cell (mean 66) ...
+        assert values.mean(axis=1).std() > 2  # ... mottled, where a cell is flat
+        minor, major = np.linalg.eigvalsh(np.cov(points.T.astype(float)))
+        assert 0.4 <= np.sqrt(minor / major) <= 0.7
+        assert 12 * 12 * 0.4 < len(points) < 15 * 15 * 0.7 * np.pi  # about a cell's size
+    cell = _dark_component(pixels, *cells[0])
+    minor, major = np.linalg.eigvalsh(np.cov(cell.T.astype(float)))
+    assert np.sqrt(minor / major) > 0.95
+
+
+def test_lookalikes_change_only_their_own_pixels(tmp_path: Path) -> None:
+    plain = _pixels(make_image(tmp_path / "a.png", 800, 400, seed=4))
+    painted = _pixels(make_image(tmp_path / "b.png", 800, 400, seed=4, lookalikes=LOOKALIKES))
+    changed_rows, changed_cols = np.nonzero((plain != painted).any(axis=2))
+    assert len(changed_rows) > 0
+    for r, c in zip(changed_rows, changed_cols, strict=True):
+        assert min(np.hypot(c + 0.5 - x, r + 0.5 - y) for x, y in LOOKALIKES) <= 15.5
+
+
+def test_lookalikes_render_the_same_across_slide_tiles(tmp_path: Path) -> None:
+    """A look-alike straddling tile and strip borders is painted as in the plain image.
+
+    The slide is read back with OpenSlide; the dark pixels (channel mean <= 110) of each
+    quarter around the centre match the lossless image's, up to JPEG's blur at the rim.
+    """
+    on_border = [(256.0, 256.0), (511.0, 100.0)]
+    image = _pixels(make_image(tmp_path / "a.png", 768, 512, seed=2, lookalikes=on_border))
+    slide_path = make_slide(
+        tmp_path / "a.svs", 768, 512, seed=2, lookalikes=on_border, tissue="full", quality=100
+    )
+    with openslide.OpenSlide(slide_path) as slide:
+        level0 = np.asarray(slide.read_region((0, 0), 0, (768, 512)).convert("RGB"))
+    for x, y in on_border:
+        cx, cy = int(x), int(y)
+        for rows, cols in [
+            (slice(cy - 20, cy), slice(cx - 20, cx)),
+            (slice(cy - 20, cy), slice(cx, cx + 20)),
+            (slice(cy, cy + 20), slice(cx - 20, cx)),
+            (slice(cy, cy + 20), slice(cx, cx + 20)),
+        ]:
+            expected = int((image[rows, cols].mean(axis=2) <= 110).sum())
+            got = int((level0[rows, cols].mean(axis=2) <= 110).sum())
+            assert expected > 20
+            assert abs(got - expected) <= 0.15 * expected
+
+
+def test_lookalikes_are_deterministic_per_seed(tmp_path: Path) -> None:
+    a = make_image(tmp_path / "a.png", 400, 300, seed=1, lookalikes=LOOKALIKES[:1])
+    b = make_image(tmp_path / "b.png", 400, 300, seed=1, lookalikes=LOOKALIKES[:1])
+    c = make_image(tmp_path / "c.png", 400, 300, seed=2, lookalikes=LOOKALIKES[:1])
+    assert np.array_equal(_pixels(a), _pixels(b))
+    near = (slice(100, 140), slice(130, 170))
+    assert not np.array_equal(_pixels(a)[near], _pixels(c)[near])

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wsi2rek.cli._common import add_json_flag, print_json, show_progress
+
+if TYPE_CHECKING:
+    from wsi2rek.inference import Metrics
 
 __all__ = ["register"]
 
@@ -28,7 +31,7 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from wsi2rek.demo import run_demo  # noqa: PLC0415 -- keep `wsi2rek --help` fast
+    from wsi2rek.demo import run_demo, warning_summary  # noqa: PLC0415 -- keep --help fast
 
     def step(msg: str) -> None:
         if not args.json:
@@ -49,12 +52,39 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  {split}: {counts.get('images', 0)} images, boxes by label: {labels}")
     for split, report in ds.validation.items():
         state = "ok" if report.ok else f"{len(report.errors)} errors"
-        print(f"  {split}.manifest: {state}, {len(report.warnings)} warnings")
+        warnings = warning_summary(w.code for w in report.warnings)
+        print(
+            f"  {split}.manifest: {state}, {len(report.warnings)} warnings"
+            + (f": {warnings}" if warnings else "")
+        )
     print(f"previews: {', '.join(str(p) for p in ds.previews)}")
-    m = result.evaluation.overall
+    evaluation = result.evaluation
+    found = sum(len(d.detections) for d in result.detections)
     print(
-        f"detection on {', '.join(result.inputs.test_slides)}: TP {m.tp}, FP {m.fp}, FN {m.fn}, "
-        f"precision {m.precision:.3f}, recall {m.recall:.3f}, F1 {m.f1:.3f}"
+        f"detection on {', '.join(result.inputs.test_slides)}: {found} detections "
+        "(the blob detector also finds the look-alikes, with a lower confidence)"
     )
+    print(f"  every detection counted:   {_scores(evaluation.overall)}")
+    if evaluation.best is not None:
+        best = evaluation.best
+        print(f"  confidence >= {best.threshold:6.2f}:      {_scores(best.metrics)} (best F1)")
+        below = [
+            d.confidence
+            for slide in result.detections
+            for d in slide.detections
+            if d.confidence < best.threshold
+        ]
+        if below:
+            print(
+                f"  (any threshold above {max(below):.2f}, the most confident detection left "
+                "out, scores the same: try it with the app's confidence slider)"
+            )
     print(f"exports:  {', '.join(str(p) for p in result.exports)}")
     return 0 if ds.ok else 1
+
+
+def _scores(m: Metrics) -> str:
+    return (
+        f"TP {m.tp}, FP {m.fp}, FN {m.fn}, precision {m.precision:.3f}, "
+        f"recall {m.recall:.3f}, F1 {m.f1:.3f}"
+    )

@@ -7,9 +7,14 @@ backend. Both paint the same kind of scene:
 * glass: near-white background (every channel >= 240);
 * tissue: pink/purple noise with lighter nuclei-like spots, every channel kept >= 150 so
   that no texture pixel is ever as dark as a cell, even after JPEG compression;
-* cells: filled discs of a flat dark purple (every channel <= 90) centred on the given
-  level-0 points, covering the pixels whose centre ``(col + 0.5, row + 0.5)`` lies within
-  ``cell_radius`` of the point. A threshold at ~110 finds them and nothing else.
+* cells (the "mitotic figures"): filled discs of a flat dark purple (every channel <= 90)
+  centred on the given level-0 points, covering the pixels whose centre
+  ``(col + 0.5, row + 0.5)`` lies within ``cell_radius`` of the point. A threshold at ~110
+  finds them and nothing else.
+* look-alikes (optional, ``lookalikes=``): cells that resemble the mitotic figures but are
+  not: elongated ellipses (minor/major axis ratio 0.45-0.65, random orientation), paler
+  (channel mean 86-98 instead of 66) and mottled (+-6 per pixel). A threshold at ~110 finds
+  them too; their shape and intensity tell them apart, as a trained model would have to.
 
 The scene is generated strip by strip from a small pool of texture tiles (flipped and
 reused), so a 10,000 x 8,000 slide takes a few seconds and about one level-1 array of
@@ -38,6 +43,8 @@ _TEX = 256  # side of one texture tile in the pool
 _POOL = 8  # distinct texture tiles (x 4 flips)
 _GLASS = np.array([244, 243, 246], dtype=np.uint8)
 _CELL = np.array([72, 38, 88], dtype=np.uint8)
+# Look-alike colour = mean intensity + this offset (a purple a little redder than _CELL).
+_LOOKALIKE_TINT = np.array([10.0, -22.0, 12.0])
 _TEXTURE_MIN = 150
 _MIN_LEVEL_SIDE = 1000
 
@@ -68,6 +75,55 @@ class _Ellipse:
 
 
 @attrs.frozen
+class _LookAlike:
+    """A mitosis look-alike: a pale, mottled, elongated ellipse."""
+
+    shape: _Ellipse
+    intensity: float  # mean of the three channels before mottling
+
+    def paint(self, out: NDArray[np.uint8], x0: int, y0: int) -> None:
+        """Paint the part of the look-alike inside ``out`` (whose origin is ``x0, y0``)."""
+        e = self.shape
+        h, w = out.shape[:2]
+        reach = max(e.a, e.b)
+        r0, r1 = max(math.floor(e.cy - reach) - y0, 0), min(math.ceil(e.cy + reach) - y0 + 1, h)
+        if r1 <= r0 or e.cx + reach < x0 or e.cx - reach > x0 + w:
+            return
+        rows = np.arange(r0, r1)
+        lo, hi = e.row_span(rows + y0 + 0.5)
+        colour = self.intensity + _LOOKALIKE_TINT
+        for r, a, b in zip(rows.tolist(), lo.tolist(), hi.tolist(), strict=True):
+            if not a < b:  # NaN (row outside the ellipse) compares False
+                continue
+            c0, c1 = max(math.ceil(a - 0.5) - x0, 0), min(math.ceil(b - 0.5) - x0, w)
+            if c1 <= c0:
+                continue
+            # Mottling from a hash of the level-0 pixel position: the same whatever strip or
+            # tile the pixel is rendered in.
+            xs = np.arange(c0 + x0, c1 + x0, dtype=np.int64)
+            noise = ((xs * 73_856_093) ^ ((r + y0) * 19_349_663)) % 13 - 6
+            out[r, c0:c1] = np.clip(np.rint(colour[None, :] + noise[:, None]), 0, 255)
+
+
+def _lookalikes(
+    rng: np.random.Generator, points: NDArray[np.float64], radius: float
+) -> tuple[_LookAlike, ...]:
+    return tuple(
+        _LookAlike(
+            _Ellipse(
+                cx=float(x),
+                cy=float(y),
+                a=radius * rng.uniform(1.0, 1.25),
+                b=radius * rng.uniform(0.45, 0.65),
+                theta=rng.uniform(0.0, math.pi),
+            ),
+            intensity=rng.uniform(86.0, 98.0),
+        )
+        for x, y in points
+    )
+
+
+@attrs.frozen
 class _Scene:
     width: int
     height: int
@@ -76,6 +132,7 @@ class _Scene:
     ellipses: tuple[_Ellipse, ...] | None  # None: tissue everywhere
     cells: NDArray[np.float64]  # (n, 2) level-0 x, y
     cell_radius: float
+    lookalikes: tuple[_LookAlike, ...] = ()
 
     def render(self, x0: int, y0: int, w: int, h: int) -> NDArray[np.uint8]:
         """Render the level-0 region ``(x0, y0, w, h)`` (inside the scene) as RGB."""
@@ -89,6 +146,8 @@ class _Scene:
         if self.ellipses is not None:
             self._apply_glass(out, x0, y0)
         self._paint_cells(out, x0, y0)
+        for lookalike in self.lookalikes:
+            lookalike.paint(out, x0, y0)
         return out
 
     def _apply_glass(self, out: NDArray[np.uint8], x0: int, y0: int) -> None:
@@ -215,6 +274,7 @@ def _scene(
     cells: Iterable[PointLike],
     cell_radius: float,
     tissue: Literal["blobs", "full"],
+    lookalikes: Iterable[PointLike] = (),
 ) -> _Scene:
     if width <= 0 or height <= 0:
         raise ValueError(f"width and height must be positive, got {width} x {height}")
@@ -222,15 +282,20 @@ def _scene(
         raise ValueError(f"cell_radius must be positive, got {cell_radius}")
     if tissue not in ("blobs", "full"):
         raise ValueError(f"tissue must be 'blobs' or 'full', got {tissue!r}")
-    tex_rng, layout_rng, tissue_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
+    # spawn(4) keeps the first three streams of spawn(3): adding look-alikes changed nothing
+    # else in the scenes of earlier versions.
+    tex_rng, layout_rng, tissue_rng, lookalike_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
     )
     tiles = (-(-height // _TEX), -(-width // _TEX))
     # a small image needs fewer distinct tiles (each costs a few milliseconds to make)
     pool = _texture_pool(tex_rng, min(_POOL, tiles[0] * tiles[1]))
     choice = layout_rng.integers(0, len(pool), size=tiles).astype(np.intp)
     ellipses = _tissue_ellipses(tissue_rng, width, height) if tissue == "blobs" else None
-    return _Scene(width, height, pool, choice, ellipses, _as_points(cells), float(cell_radius))
+    painted = _lookalikes(lookalike_rng, _as_points(lookalikes), float(cell_radius))
+    return _Scene(
+        width, height, pool, choice, ellipses, _as_points(cells), float(cell_radius), painted
+    )
 
 
 def _downsample2(a: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -296,6 +361,7 @@ def make_slide(
     cells: Iterable[PointLike] = (),
     cell_radius: float = 12.0,
     tissue: Literal["blobs", "full"] = "blobs",
+    lookalikes: Iterable[PointLike] = (),
 ) -> Path:
     """Write a synthetic pyramidal tiled JPEG slide that OpenSlide opens.
 
@@ -324,6 +390,8 @@ def make_slide(
         cell_radius: Cell radius in level-0 pixels.
         tissue: ``"blobs"`` (a few large tissue ellipses on glass, ~50-70 % of the area) or
             ``"full"`` (tissue everywhere).
+        lookalikes: Level-0 centres of mitosis look-alikes: paler, mottled, elongated cells
+            of about ``cell_radius`` (see the module docstring).
 
     Returns:
         The path written.
@@ -348,7 +416,15 @@ def make_slide(
         raise ValueError(f"quality must be in 1..100, got {quality}")
     if not (mpp > 0 and math.isfinite(mpp)):
         raise ValueError(f"mpp must be a positive number, got {mpp}")
-    scene = _scene(width, height, seed=seed, cells=cells, cell_radius=cell_radius, tissue=tissue)
+    scene = _scene(
+        width,
+        height,
+        seed=seed,
+        cells=cells,
+        cell_radius=cell_radius,
+        tissue=tissue,
+        lookalikes=lookalikes,
+    )
     out = Path(path)
     sizes = _level_sizes(width, height)
     level1 = np.empty((sizes[1][1], sizes[1][0], 3), dtype=np.uint8) if len(sizes) > 1 else None
@@ -429,6 +505,7 @@ def make_image(
     cells: Iterable[PointLike] = (),
     cell_radius: float = 12.0,
     tissue: Literal["blobs", "full"] = "full",
+    lookalikes: Iterable[PointLike] = (),
     mpp: float | None = None,
     quality: int = 90,
 ) -> Path:
@@ -446,6 +523,7 @@ def make_image(
         cells: Centres of dark round cells, as :class:`~wsi2rek.geometry.Point` or ``(x, y)``.
         cell_radius: Cell radius in pixels.
         tissue: ``"full"`` (default, like a high-power field) or ``"blobs"``.
+        lookalikes: Centres of mitosis look-alikes (paler, mottled, elongated cells).
         mpp: For TIFF only: micrometres per pixel, written as resolution tags in pixels per
             centimetre. None writes no resolution.
         quality: JPEG quality (JPEG only).
@@ -464,7 +542,15 @@ def make_image(
             f"make_image writes .png, .jpg/.jpeg or .tif/.tiff; got {out.name!r} "
             f"(suffix {suffix!r})"
         )
-    scene = _scene(width, height, seed=seed, cells=cells, cell_radius=cell_radius, tissue=tissue)
+    scene = _scene(
+        width,
+        height,
+        seed=seed,
+        cells=cells,
+        cell_radius=cell_radius,
+        tissue=tissue,
+        lookalikes=lookalikes,
+    )
     img = Image.fromarray(scene.render(0, 0, width, height))
     fmt = formats[suffix]
     options: dict[str, object] = {}
