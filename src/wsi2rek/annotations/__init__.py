@@ -1,5 +1,13 @@
-"""Annotation readers (SlideRunner databases) and annotation value types."""
+"""Annotation sources (SlideRunner databases, QuPath GeoJSON) and annotation value types."""
 
+from wsi2rek.annotations._qupath import (
+    QuPathObject,
+    QuPathSkip,
+    class_name_of,
+    parse_qupath_objects,
+    read_qupath_objects,
+)
+from wsi2rek.annotations._source import AnnotationSource, QuPathGeoJSON, open_annotations
 from wsi2rek.annotations._types import DEFAULT_SPOT_RADIUS_PX, Annotation, AnnotationKind
 from wsi2rek.annotations.sliderunner import (
     SQLITE_HEADER,
@@ -14,8 +22,16 @@ __all__ = [
     "SQLITE_HEADER",
     "Annotation",
     "AnnotationKind",
+    "AnnotationSource",
+    "QuPathGeoJSON",
+    "QuPathObject",
+    "QuPathSkip",
     "SkippedAnnotation",
     "SlideRecord",
     "SlideRunnerDB",
+    "class_name_of",
     "is_sqlite_file",
+    "open_annotations",
+    "parse_qupath_objects",
+    "read_qupath_objects",
 ]

@@ -7,19 +7,22 @@ import contextlib
 import csv
 import hashlib
 import io
-import json
+import math
 import os
 import re
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from wsi2rek._json import dumps
+from wsi2rek.annotations import AnnotationKind, QuPathObject, read_qupath_objects
+from wsi2rek.annotations._qupath import skip_summary
 from wsi2rek.annotations.sliderunner import DETECTED_SUFFIX, write_sliderunner
 from wsi2rek.detection import Detection
-from wsi2rek.errors import DetectionError
-from wsi2rek.geometry import Box, Point
+from wsi2rek.errors import AnnotationError, DetectionError, SkippedAnnotationWarning
+from wsi2rek.geometry import Box
 
 __all__ = [  # write_sliderunner lives in wsi2rek.annotations.sliderunner
     "CSV_COLUMNS",
@@ -142,54 +145,56 @@ def write_csv(detections: Iterable[Detection], path: str | Path) -> Path:
 # --- reading ----------------------------------------------------------------------------
 
 
-def _confidence_of(value: Any) -> float:
-    if isinstance(value, Mapping):
-        found = value.get("confidence", value.get("Confidence"))
-        return 100.0 if found is None else float(found)
-    if isinstance(value, list):  # older QuPath: [{"name": ..., "value": ...}, ...]
-        for item in value:
-            if isinstance(item, Mapping) and str(item.get("name", "")).lower() == "confidence":
-                return float(item["value"])
-    return 100.0
+#: QuPath object types read as detections (annotations are ground truth, not detections).
+DETECTION_OBJECT_TYPES = ("detection", "cell", "tile")
 
 
-def _coords(geometry: Any) -> list[Point]:
-    points: list[Point] = []
-
-    def walk(node: Any) -> None:
-        if (
-            isinstance(node, list)
-            and len(node) >= 2
-            and all(isinstance(v, int | float) for v in node[:2])
-        ):
-            points.append(Point(node[0], node[1]))
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(geometry.get("coordinates") if isinstance(geometry, Mapping) else None)
-    return points
+def _confidence_of(obj: QuPathObject, path: Path) -> float:
+    found = obj.measurements.get("confidence", obj.measurements.get("Confidence"))
+    if found is None:
+        return 100.0
+    if not (math.isfinite(found) and 0.0 <= found <= 100.0):
+        raise DetectionError(
+            f"{path}: feature {obj.feature}: confidence {found!r} is not a percentage in "
+            "[0, 100]; fix or remove that measurement"
+        )
+    return found
 
 
 def _read_geojson(path: Path, spot_radius: float) -> list[Detection]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    features = data.get("features") if isinstance(data, Mapping) else data
-    if not isinstance(features, list):
-        raise DetectionError(
-            f"{path}: expected a GeoJSON FeatureCollection (or a list of features)"
+    try:
+        objects, skipped = read_qupath_objects(path)
+    except AnnotationError as exc:
+        raise DetectionError(str(exc)) from None
+    # QuPath states every object's type: its annotations (regions, hand-drawn ground
+    # truth) are not detections. GeoJSON from elsewhere, with no types, is read whole.
+    typed = any(o.typed for o in objects)
+    wanted: list[QuPathObject] = []
+    others: dict[str, set[int]] = {}
+    for obj in objects:
+        if not typed or obj.object_type in DETECTION_OBJECT_TYPES:
+            wanted.append(obj)
+        else:
+            others.setdefault(obj.object_type, set()).add(obj.feature)
+    if skipped or others:
+        parts = [f"{len(f)} {kind} feature(s)" for kind, f in sorted(others.items())]
+        if skipped:
+            total = len({o.feature for o in objects} | {s.feature for s in skipped})
+            parts.append(skip_summary("", skipped, total).removeprefix(": "))
+        warnings.warn(
+            f"{path}: read {len(wanted)} detections; not read: {'; '.join(parts)}",
+            SkippedAnnotationWarning,
+            stacklevel=3,
         )
     out = []
-    for number, feature in enumerate(features, start=1):
-        props = feature.get("properties") or {}
-        points = _coords(feature.get("geometry"))
-        if not points:
-            raise DetectionError(f"{path}: feature {number} has no coordinates")
-        box = Box.from_points(points)
-        if len(points) == 1:
-            box = Box.around(points[0], spot_radius)
-        cls = props.get("classification") or {}
-        label = cls.get("name") or props.get("name") or "object"
-        out.append(Detection(str(label), _confidence_of(props.get("measurements")), box))
+    for obj in wanted:
+        box = (
+            Box.around(obj.points[0], spot_radius)
+            if obj.kind is AnnotationKind.SPOT
+            else Box.from_points(obj.points)
+        )
+        label = obj.class_name or obj.name or "object"
+        out.append(Detection(label, _confidence_of(obj, path), box))
     return out
 
 
