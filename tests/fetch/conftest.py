@@ -10,8 +10,11 @@ Nothing here talks to any other host.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,6 +51,8 @@ class FileServer:
     requests: list[Request] = attrs.Factory(list)
     drop_after: dict[str, int] = attrs.Factory(dict)  # path -> bytes sent before a drop (once)
     ignore_ranges: bool = False
+    slow: float = 0.0  # seconds to wait after each KiB of a body
+    interrupt_at: tuple[str, int] | None = None  # Ctrl-C the test once N bytes of path are sent
 
     def gets(self, path: str) -> list[Request]:
         """The GET requests for ``path`` that fetched content (not the 1-byte size probes)."""
@@ -97,7 +102,19 @@ def _handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 self.close_connection = True
                 return
-            self.wfile.write(body)
+            if not server.slow and server.interrupt_at is None:
+                self.wfile.write(body)
+                return
+            try:
+                for at in range(0, len(body), 1024):
+                    self.wfile.write(body[at : at + 1024])
+                    self.wfile.flush()
+                    if server.interrupt_at == (path, at):
+                        server.interrupt_at = None
+                        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, to this process
+                    time.sleep(server.slow)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client stopped reading: expected after an interrupt
 
     return Handler
 

@@ -114,6 +114,31 @@ def test_continues_a_partial_file_from_an_earlier_run(
     assert (result.status, result.received) == ("resumed", len(standin[SLIDE_B]) - third)
 
 
+def test_ctrl_c_stops_running_downloads_and_the_next_run_resumes_them(
+    serve: Any, standin: dict[str, bytes], tmp_path: Path
+) -> None:
+    server = serve(standin)
+    server.slow = 0.02  # ~30 KiB slides take ~0.6 s each
+    server.interrupt_at = (SLIDE_A, 8 * 1024)
+
+    with pytest.raises(KeyboardInterrupt):
+        run(server, catalogue(standin), tmp_path, only="slide", workers=2)
+
+    partial = tmp_path / f"{SLIDE_A}.part"
+    assert 8 * 1024 <= partial.stat().st_size < len(standin[SLIDE_A])
+    assert not (tmp_path / SLIDE_A).exists()
+    kept = partial.stat().st_size
+    server.slow = 0.0
+
+    summary = run(server, catalogue(standin), tmp_path, only="slide")
+
+    assert server.gets(SLIDE_A)[-1].range == f"bytes={kept}-"
+    assert tree(tmp_path / "WSI") == {
+        p.removeprefix("WSI/"): d for p, d in standin.items() if p.startswith("WSI/")
+    }
+    assert next(f for f in summary.files if f.path == SLIDE_A).status == "resumed"
+
+
 def test_a_server_without_ranges_restarts_the_file(
     serve: Any, standin: dict[str, bytes], tmp_path: Path
 ) -> None:
@@ -386,3 +411,20 @@ def test_every_failure_is_a_wsi2rek_error() -> None:
     assert issubclass(FetchError, OSError)
     assert issubclass(FetchVerificationError, FetchError)
     assert issubclass(FetchVerificationError, ValueError)
+
+
+def test_progress_shows_an_overall_bar_and_one_per_file(
+    serve: Any, standin: dict[str, bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = serve(standin)
+
+    run(server, catalogue(standin), tmp_path / "quiet")
+    assert capsys.readouterr().err == ""
+
+    run(server, catalogue(standin), tmp_path / "bars", progress=True)
+    err = capsys.readouterr().err
+    assert "total" in err
+    for name in ("cells.sqlite", "a1b2c3.svs", "d4e5f6.svs"):
+        assert name in err
+    overall = [line for line in err.replace("\r", "\n").splitlines() if line.startswith("total")]
+    assert overall[-1].startswith("total: 100%")  # every byte counted once

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,7 +26,7 @@ from wsi2rek.errors import FetchError, FetchVerificationError, ParameterError, W
 from wsi2rek.fetch._catalogue import FileKind, PublicDataset, RemoteFile, get_dataset
 from wsi2rek.fetch._http import download, probe
 from wsi2rek.fetch._lock import LOCK_NAME, LockEntry, LockFile, file_digests
-from wsi2rek.fetch._progress import Progress
+from wsi2rek.fetch._progress import FileBar, Progress
 
 __all__ = ["FetchSummary", "FileResult", "fetch_dataset"]
 
@@ -163,6 +165,7 @@ class _Run:
     retries: int
     timeout: float
     announced: dict[str, int | None] = attrs.Factory(dict)
+    cancel: threading.Event = attrs.Factory(threading.Event)
 
     def mismatch(self, file: RemoteFile, what: str) -> FetchVerificationError:
         return FetchVerificationError(
@@ -252,6 +255,15 @@ class _Run:
 
     # --- one file -------------------------------------------------------------------------
 
+    def advance(self, bar: FileBar, file: RemoteFile, n: int) -> None:
+        """Count ``n`` bytes written; stop the download if the run was interrupted."""
+        bar.advance(n)
+        if self.cancel.is_set():
+            raise FetchError(
+                f"{file.path}: interrupted; the partial file is kept and the next run resumes it",
+                path=self.dest / file.path,
+            )
+
     def fetch_one(self, file: RemoteFile) -> FileResult:
         final = self.dest / file.path
         url = _url_of(file, self.base_url)
@@ -274,7 +286,7 @@ class _Run:
                 retries=self.retries,
                 timeout=self.timeout,
                 on_start=bar.start,
-                on_bytes=bar.advance,
+                on_bytes=partial(self.advance, bar, file),
             )
         digests = file_digests(part)
         try:
@@ -342,9 +354,16 @@ class _Run:
 
 
 def _parallel(
-    workers: int, items: Sequence[RemoteFile], work: Callable[[RemoteFile], Any]
+    workers: int,
+    items: Sequence[RemoteFile],
+    work: Callable[[RemoteFile], Any],
+    cancel: threading.Event | None = None,
 ) -> tuple[list[Any], list[BaseException]]:
-    """Run ``work`` over ``items``; every item runs even if others fail."""
+    """Run ``work`` over ``items``; every item runs even if others fail.
+
+    On Ctrl-C, queued items never start and ``cancel`` is set, which running downloads
+    check after every chunk: they stop, keeping their partial files for the next run.
+    """
     results: list[Any] = []
     failures: list[BaseException] = []
     if not items:
@@ -357,7 +376,9 @@ def _parallel(
                     results.append(future.result())
                 except Wsi2RekError as exc:
                     failures.append(exc)
-        except BaseException:  # Ctrl-C: don't start queued files
+        except BaseException:  # Ctrl-C: don't start queued files, stop running ones
+            if cancel is not None:
+                cancel.set()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     return results, failures
@@ -466,7 +487,8 @@ def fetch_dataset(
         results: list[FileResult] = []
         failures = []
         for kind in ("database", "slide"):  # slides are checked against the databases
-            done, failed = _parallel(workers, [f for f in files if f.kind == kind], run.fetch_one)
+            chosen = [f for f in files if f.kind == kind]
+            done, failed = _parallel(workers, chosen, run.fetch_one, run.cancel)
             results += done
             failures += failed
     _raise_failures(failures)

@@ -148,7 +148,7 @@ def _append(
             want = _CHUNK if limit is None else min(_CHUNK, limit - offset - written)
             if want <= 0:
                 break
-            chunk = response.read(want)
+            chunk = response.read1(want)  # what has arrived: progress and Ctrl-C stay prompt
             if not chunk:
                 break
             try:
