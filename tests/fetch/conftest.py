@@ -25,6 +25,7 @@ import attrs
 import pytest
 
 from wsi2rek.annotations import SlideRecord
+from wsi2rek.fetch._lock import RUNNING_NAME
 from wsi2rek.testing import make_slide, make_sliderunner_db, spot
 
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
@@ -171,5 +172,9 @@ def generic_tiff(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` by relative POSIX path."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    """Every file under ``root`` by relative POSIX path, but the empty marker a fetch holds."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.name != RUNNING_NAME
+    }

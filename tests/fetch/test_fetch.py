@@ -10,6 +10,7 @@ import hashlib
 import json
 import shutil
 import socket
+import sys
 from collections import namedtuple
 from pathlib import Path
 from typing import Any
@@ -428,3 +429,21 @@ def test_progress_shows_an_overall_bar_and_one_per_file(
         assert name in err
     overall = [line for line in err.replace("\r", "\n").splitlines() if line.startswith("total")]
     assert overall[-1].startswith("total: 100%")  # every byte counted once
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+def test_a_second_fetch_into_the_same_dest_is_refused(
+    serve: Any, standin: dict[str, bytes], tmp_path: Path
+) -> None:
+    import fcntl
+
+    server = serve(standin)
+    with (tmp_path / ".wsi2rek-fetch.running").open("a+b") as held:  # as a running fetch does
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(FetchError, match="another wsi2rek fetch is writing into"):
+            run(server, catalogue(standin), tmp_path)
+        assert server.requests == []
+        fcntl.flock(held.fileno(), fcntl.LOCK_UN)
+
+    run(server, catalogue(standin), tmp_path)  # released: the next run proceeds
+    assert (tmp_path / SLIDE_A).read_bytes() == standin[SLIDE_A]

@@ -25,7 +25,7 @@ import attrs
 from wsi2rek.errors import FetchError, FetchVerificationError, ParameterError, Wsi2RekError
 from wsi2rek.fetch._catalogue import FileKind, PublicDataset, RemoteFile, get_dataset
 from wsi2rek.fetch._http import download, probe
-from wsi2rek.fetch._lock import LOCK_NAME, LockEntry, LockFile, file_digests
+from wsi2rek.fetch._lock import LOCK_NAME, LockEntry, LockFile, exclusive, file_digests
 from wsi2rek.fetch._progress import FileBar, Progress
 
 __all__ = ["FetchSummary", "FileResult", "fetch_dataset"]
@@ -469,28 +469,30 @@ def fetch_dataset(
     if dry_run:
         return _dry_run(spec, root, files, lock, base_url, workers, started)
 
-    pending = [f for f in files if not (root / f.path).exists()]
-    unlocked = [f for f in files if (root / f.path).exists() and lock.get(f.path) is None]
-    to_probe = pending + unlocked
-    sizes, failures = _parallel(
-        workers, to_probe, lambda f: probe(_url_of(f, base_url), f.path, timeout=timeout)
-    )
-    _raise_failures(failures)
-    announced = {f.path: size for f, size in zip(to_probe, sizes, strict=True)}
-    need = sum(
-        max(0, (announced[f.path] or 0) - _size_or_zero(_part_of(root / f.path))) for f in pending
-    )
-    _check_space(root, need)
+    with exclusive(root):  # one fetch per DEST: two would write the same .part files
+        pending = [f for f in files if not (root / f.path).exists()]
+        unlocked = [f for f in files if (root / f.path).exists() and lock.get(f.path) is None]
+        to_probe = pending + unlocked
+        sizes, failures = _parallel(
+            workers, to_probe, lambda f: probe(_url_of(f, base_url), f.path, timeout=timeout)
+        )
+        _raise_failures(failures)
+        announced = {f.path: size for f, size in zip(to_probe, sizes, strict=True)}
+        need = sum(
+            max(0, (announced[f.path] or 0) - _size_or_zero(_part_of(root / f.path)))
+            for f in pending
+        )
+        _check_space(root, need)
 
-    with Progress(enabled=progress, total=need) as bars:
-        run = _Run(spec, root, base_url, lock, bars, retries, timeout, announced)
-        results: list[FileResult] = []
-        failures = []
-        for kind in ("database", "slide"):  # slides are checked against the databases
-            chosen = [f for f in files if f.kind == kind]
-            done, failed = _parallel(workers, chosen, run.fetch_one, run.cancel)
-            results += done
-            failures += failed
+        with Progress(enabled=progress, total=need) as bars:
+            run = _Run(spec, root, base_url, lock, bars, retries, timeout, announced)
+            results: list[FileResult] = []
+            failures = []
+            for kind in ("database", "slide"):  # slides are checked against the databases
+                chosen = [f for f in files if f.kind == kind]
+                done, failed = _parallel(workers, chosen, run.fetch_one, run.cancel)
+                results += done
+                failures += failed
     _raise_failures(failures)
     order = {f.path: i for i, f in enumerate(files)}
     results.sort(key=lambda r: order[r.path])

@@ -19,7 +19,8 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,44 @@ import attrs
 from wsi2rek._json import dumps
 from wsi2rek.errors import FetchError
 
-__all__ = ["LOCK_NAME", "LockEntry", "LockFile", "file_digests"]
+__all__ = ["LOCK_NAME", "RUNNING_NAME", "LockEntry", "LockFile", "exclusive", "file_digests"]
 
 #: File name of the lock file inside DEST.
 LOCK_NAME = "wsi2rek-fetch.lock.json"
+#: File in DEST that a running fetch holds an exclusive ``flock`` on (left in place, empty).
+RUNNING_NAME = ".wsi2rek-fetch.running"
 _FORMAT = 1
+
+
+@contextmanager
+def exclusive(dest: Path) -> Iterator[None]:
+    """Hold DEST for one fetch: a second one fails at once instead of sharing .part files.
+
+    Uses ``fcntl.flock`` (released by the OS if the process dies); where ``fcntl`` does not
+    exist (Windows) there is no guard.
+
+    Raises:
+        FetchError: Another process is fetching into ``dest``.
+    """
+    try:
+        import fcntl  # noqa: PLC0415 -- POSIX only
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path = dest / RUNNING_NAME
+    with path.open("a+b") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FetchError(
+                f"another wsi2rek fetch is writing into {dest}; wait for it to finish, or "
+                "choose another DEST",
+                path=dest,
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 @attrs.frozen
