@@ -84,6 +84,11 @@ def test_remote_paths_must_stay_inside_dest(path: str) -> None:
         RemoteFile(path, "https://x.invalid/", "slide")
 
 
+def test_remote_urls_must_be_http() -> None:
+    with pytest.raises(ParameterError, match="url must be http"):
+        RemoteFile("WSI/x.svs", "file:///etc/passwd", "slide")
+
+
 def test_git_blob_ids_match_upstream_for_real_sliderunner_files() -> None:
     """The blob-id arithmetic that pins the databases, checked on real upstream files.
 

@@ -93,6 +93,8 @@ class RemoteFile:
                 f"file path {self.path!r} must be a relative POSIX path without '..' "
                 "(it names the file inside DEST and under a mirror's base URL)"
             )
+        if not self.url.startswith(("https://", "http://")):
+            raise ParameterError(f"{self.path}: url must be http(s), got {self.url!r}")
         if not _is_hex(self.sha256, 64):
             raise ParameterError(f"{self.path}: sha256 must be 64 lowercase hex digits")
         if not _is_hex(self.git_blob_sha1, 40):
