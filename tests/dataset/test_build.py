@@ -414,3 +414,21 @@ def test_unknown_slide_backend_is_refused(slides: dict[str, str], tmp_path: Path
     with pytest.raises(ParameterError, match="slide_backend must be one of auto"):
         build_dataset(make_plan(slides), tmp_path / "ds", slide_backend="vips")
     assert not (tmp_path / "ds").exists()
+
+
+def test_progress_comes_from_tqdm_auto_so_notebooks_render_it(
+    slides: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tqdm.auto picks the notebook widget inside Jupyter and the text bar elsewhere.
+    import tqdm.auto
+
+    made: list[str] = []
+
+    class Recording(tqdm.auto.tqdm):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(str(kwargs.get("desc")))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    build_dataset(make_plan(slides, 4), tmp_path / "ds", workers=0, progress=True)
+    assert made == ["build"]

@@ -362,3 +362,20 @@ def test_a_run_where_no_tile_has_tissue_warns(tmp_path: Path) -> None:
         result = detect_slide(blank, BlobDetector(), tile=512, overlap=64)
     assert result.tiles_skipped == result.tiles_total > 0
     assert len(result) == 0
+
+
+def test_progress_comes_from_tqdm_auto_so_notebooks_render_it(
+    cell_slide: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tqdm.auto
+
+    made: list[object] = []
+
+    class Recording(tqdm.auto.tqdm):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(kwargs.get("unit"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
+    detect_slide(cell_slide, BlobDetector(), **TILING, roi=Box(0, 0, 600, 600), progress=True)
+    assert made == ["tile"]

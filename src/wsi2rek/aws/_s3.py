@@ -530,7 +530,7 @@ class _Bar(Iterator[None]):
     def __init__(self, total: int, *, enabled: bool) -> None:
         self._bar: Any = None
         if enabled:
-            from tqdm import tqdm  # noqa: PLC0415 - only imported when a bar is wanted
+            from tqdm.auto import tqdm  # noqa: PLC0415 - only imported when a bar is wanted
 
             self._bar = tqdm(total=total, unit="file", desc="upload")
 

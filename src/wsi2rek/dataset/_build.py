@@ -372,7 +372,7 @@ def _execute(
     backend: str,
 ) -> tuple[int, int]:
     """Write the images of ``todo``; returns ``(images written, workers used)``."""
-    from tqdm import tqdm  # noqa: PLC0415  (only needed while building)
+    from tqdm.auto import tqdm  # noqa: PLC0415  (only needed while building)
 
     with tqdm(
         total=len(todo), disable=not progress, file=sys.stderr, unit="patch", desc="build"

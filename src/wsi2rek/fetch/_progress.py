@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self
 
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 __all__ = ["FileBar", "Progress"]
 

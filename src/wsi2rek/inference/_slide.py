@@ -467,6 +467,6 @@ def _call_rate(starts: Sequence[float]) -> float | None:
 def _progress(enabled: bool, total: int, name: str, initial: int) -> Any:
     if not enabled:
         return None
-    from tqdm import tqdm  # noqa: PLC0415 (only loaded when a bar is wanted)
+    from tqdm.auto import tqdm  # noqa: PLC0415 (only loaded when a bar is wanted)
 
     return tqdm(total=total, initial=initial, desc=name, unit="tile", leave=False)
