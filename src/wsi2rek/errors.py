@@ -27,6 +27,7 @@ __all__ = [
     "FetchError",
     "FetchVerificationError",
     "LabelMapError",
+    "MainGuardError",
     "ManifestError",
     "ModelNotStoppedError",
     "ParameterError",
@@ -96,6 +97,23 @@ class SlideReadError(SlideError):
 
 class ParameterError(Wsi2RekError, ValueError):
     """An argument is malformed or out of range (an ARN, an S3 URI, a quality level...)."""
+
+
+class MainGuardError(Wsi2RekError, RuntimeError):
+    """Worker processes would re-run the caller's script, which lacks a ``__main__`` guard.
+
+    Raised before any worker starts: a build with worker processes was called from the
+    top level of a script outside an ``if __name__ == "__main__":`` block. Each worker
+    re-imports the main script (the ``forkserver`` and ``spawn`` start methods do), so
+    each would start the build again.
+    """
+
+    def __init__(
+        self, message: str, *, path: str | Path | None = None, line: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+        self.line = line
 
 
 class RegionError(Wsi2RekError, ValueError):

@@ -120,6 +120,9 @@ def make_standin(
 
 def page_setup(namespace: dict[str, Any]) -> None:
     namespace["make_standin"] = make_standin
+    # Blocks are written as scripts, with an `if __name__ == "__main__":` guard where they
+    # start worker processes; here they run as the main module would.
+    namespace["__name__"] = "__main__"
 
 
 SYBIL = Sybil(

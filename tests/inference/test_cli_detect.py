@@ -188,3 +188,72 @@ def test_evaluate_with_an_unknown_slide_fails_cleanly_in_a_subprocess(
     assert "Traceback" not in proc.stderr
     assert "nope.svs" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def _detections_csv(path: Path, labels: list[str], cells: tuple[tuple[int, int], ...]) -> Path:
+    from wsi2rek.detection import Detection
+    from wsi2rek.geometry import Box
+    from wsi2rek.inference import write_csv
+
+    dets = [
+        Detection(labels[i % len(labels)], 90.0, Box(x - 10, y - 10, x + 10, y + 10))
+        for i, (x, y) in enumerate(cells)
+    ]
+    return write_csv(dets, path)
+
+
+def test_a_label_no_detection_carries_is_refused_naming_the_labels_present(
+    cell_db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    border_cells: tuple[tuple[int, int], ...],
+) -> None:
+    # The issue: a wrong --label printed F1 0.000 and exited 0.
+    dets = _detections_csv(tmp_path / "d.csv", ["mitosis"], border_cells)
+    code, stdout, stderr = _run(
+        capsys,
+        "evaluate-detections", str(dets), "--db", str(cell_db), "--slide", "cells.svs",
+        "--label", "mitotic figure=2",
+    )  # fmt: skip
+    assert code == 2
+    assert stdout == ""
+    assert stderr.count("\n") == 1
+    assert "'mitosis' (13)" in stderr
+    assert "--label 'mitosis=IDS'" in stderr
+
+
+def test_one_unmatched_label_among_several_is_a_warning_naming_the_labels_present(
+    cell_db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    border_cells: tuple[tuple[int, int], ...],
+) -> None:
+    dets = _detections_csv(tmp_path / "d.csv", ["mitotic figure"], border_cells)
+    code, stdout, stderr = _run(
+        capsys,
+        "evaluate-detections", str(dets), "--db", str(cell_db), "--slide", "cells.svs",
+        "--label", "mitotic figure=2", "--label", "look-alike=1",
+    )  # fmt: skip
+    assert code == 0
+    assert "warning: no detection is labelled 'look-alike'" in stderr
+    assert "'mitotic figure' (13)" in stderr
+    # No look-alike in the truth and none detected: precision and recall are 0/0.
+    (row,) = [line for line in stdout.splitlines() if line.startswith("look-alike")]
+    assert row.split()[4:6] == ["n/a", "n/a"]
+
+
+def test_no_detection_for_the_slide_gives_a_warning_and_undefined_precision(
+    cell_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dets = _detections_csv(tmp_path / "d.csv", ["mitotic figure"], ())
+    code, stdout, stderr = _run(
+        capsys,
+        "evaluate-detections", str(dets), "--db", str(cell_db), "--slide", "cells.svs",
+        "--label", "mitotic figure=2", "--json",
+    )  # fmt: skip
+    assert code == 0
+    assert "holds no detection for slide cells.svs; check --slide" in stderr
+    result = json.loads(stdout)
+    assert result["precision"] is None  # 0/0 is undefined, not 0
+    assert result["recall"] == 0.0
+    assert result["f1"] == 0.0

@@ -123,10 +123,14 @@ def test_label_filter_and_min_confidence() -> None:
 
 def test_empty_cases() -> None:
     nothing = evaluate_detections([], [])
-    assert (nothing.overall.precision, nothing.overall.recall, nothing.f1) == (1.0, 1.0, 1.0)
+    # 0/0 ratios are undefined (None), not a score; F1 is 1 with nothing to get wrong.
+    assert (nothing.overall.precision, nothing.overall.recall, nothing.f1) == (None, None, 1.0)
     assert nothing.best is None
     missed = evaluate_detections([], [Point(0, 0)])
-    assert (missed.overall.precision, missed.overall.recall, missed.f1) == (0.0, 0.0, 0.0)
+    assert (missed.overall.precision, missed.overall.recall, missed.f1) == (None, 0.0, 0.0)
+    found_nothing_real = evaluate_detections([det(0, 0, 90)], [])
+    assert found_nothing_real.overall.precision == 0.0
+    assert found_nothing_real.overall.recall is None
 
 
 def test_to_dict_is_json_ready_and_repr_is_short() -> None:

@@ -99,7 +99,8 @@ def test_evaluate_sums_counts_over_slides() -> None:
 def test_slide_without_ground_truth_counts_every_detection_as_false_positive() -> None:
     result = evaluate_detections([_at(0, 0), _at(100, 0)], [])
     assert result.overall == Metrics(tp=0, fp=2, fn=0)
-    assert result.overall.recall == 0.0
+    assert result.overall.precision == 0.0
+    assert result.overall.recall is None  # no ground truth: 0/0 is undefined
 
 
 def test_label_filter_scores_only_that_label() -> None:

@@ -84,7 +84,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _scores(m: Metrics) -> str:
+    from wsi2rek.inference import format_ratio  # noqa: PLC0415 -- keep --help fast
+
     return (
-        f"TP {m.tp}, FP {m.fp}, FN {m.fn}, precision {m.precision:.3f}, "
-        f"recall {m.recall:.3f}, F1 {m.f1:.3f}"
+        f"TP {m.tp}, FP {m.fp}, FN {m.fn}, precision {format_ratio(m.precision)}, "
+        f"recall {format_ratio(m.recall)}, F1 {m.f1:.3f}"
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from wsi2rek.cli._common import add_backend_flag, add_json_flag, print_json, show_progress
-from wsi2rek.errors import DetectionError
+from wsi2rek.errors import DetectionError, ParameterError
 from wsi2rek.geometry import Box
 
 __all__ = ["register"]
@@ -228,6 +229,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from wsi2rek.inference import (  # noqa: PLC0415
         Metrics,
         evaluate_detections,
+        format_ratio,
         ground_truth_from_db,
         read_detections,
     )
@@ -254,6 +256,28 @@ def _evaluate(args: argparse.Namespace) -> int:
         overall = overall + r.overall
     known = set(label_map.labels)
     ignored = sum(1 for d in detections if d.label not in known)
+    carried = Counter(d.label for d in detections)
+    carried_text = ", ".join(f"{name!r} ({n})" for name, n in sorted(carried.items()))
+    if detections and ignored == len(detections):
+        # Every detection would be ignored: the scores would be meaningless zeros.
+        raise ParameterError(
+            f"no detection in {args.detections} for slide {record.filename} has a --label "
+            f"label ({', '.join(repr(x) for x in label_map.labels)}); its detections carry "
+            f"{carried_text}: name one of these in --label, e.g. "
+            f"--label '{min(carried)}=IDS'"
+        )
+    if not detections:
+        print(
+            f"warning: {args.detections} holds no detection for slide {record.filename}; "
+            "check --slide (precision is n/a)",
+            file=sys.stderr,
+        )
+    for label in label_map.labels:
+        if detections and label not in carried:
+            print(
+                f"warning: no detection is labelled {label!r}; the detections carry {carried_text}",
+                file=sys.stderr,
+            )
     summary: dict[str, Any] = {
         "slide": record.filename,
         "radius_px": args.radius,
@@ -274,13 +298,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         m = r.overall
         best = "-" if r.best is None else f"{r.best.threshold:.1f}% (F1 {r.best.metrics.f1:.3f})"
         print(
-            f"{label:<24} {m.tp:>6} {m.fp:>6} {m.fn:>6} {m.precision:>6.3f} {m.recall:>6.3f} "
-            f"{m.f1:>6.3f}  {best}"
+            f"{label:<24} {m.tp:>6} {m.fp:>6} {m.fn:>6} {format_ratio(m.precision):>6} "
+            f"{format_ratio(m.recall):>6} {m.f1:>6.3f}  {best}"
         )
     if len(results) > 1:
         print(
             f"{'overall':<24} {overall.tp:>6} {overall.fp:>6} {overall.fn:>6} "
-            f"{overall.precision:>6.3f} {overall.recall:>6.3f} {overall.f1:>6.3f}"
+            f"{format_ratio(overall.precision):>6} {format_ratio(overall.recall):>6} "
+            f"{overall.f1:>6.3f}"
         )
     if ignored:
         print(f"note: {ignored} detections have labels not in --label and were ignored")

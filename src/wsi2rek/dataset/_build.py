@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from wsi2rek._json import dumps
+from wsi2rek._mainguard import check_main_guard
 from wsi2rek.dataset._encode import ImageOptions
 from wsi2rek.dataset._folder import build_key, existing_images, prepare_folder
 from wsi2rek.dataset._manifest import (
@@ -509,6 +510,10 @@ def build_dataset(
         raise ParameterError(
             f"slide_backend must be one of {', '.join(BACKENDS)}; got {slide_backend!r}"
         )
+    workers = _default_workers() if workers is None else workers
+    if executor is None and workers > 0:
+        # Before anything is written: an unguarded script would be re-run by every worker.
+        check_main_guard(f"build_dataset(workers={workers})", fix="or pass workers=0")
     if not plan.patches:
         reasons = Counter(s.reason for s in plan.skipped)
         raise DatasetError(
@@ -543,7 +548,7 @@ def build_dataset(
         todo,
         root,
         options=options,
-        workers=_default_workers() if workers is None else workers,
+        workers=workers,
         executor=executor,
         progress=progress,
         batch_size=batch_size,

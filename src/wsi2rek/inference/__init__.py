@@ -14,6 +14,7 @@ from wsi2rek.inference._evaluate import (
     Metrics,
     ThresholdPoint,
     evaluate_detections,
+    format_ratio,
     ground_truth_from_db,
     match_detections,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "detect_slide",
     "detector_id",
     "evaluate_detections",
+    "format_ratio",
     "ground_truth_from_db",
     "label_color",
     "label_components",

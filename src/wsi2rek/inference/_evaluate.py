@@ -24,21 +24,28 @@ __all__ = [
     "Metrics",
     "ThresholdPoint",
     "evaluate_detections",
+    "format_ratio",
     "ground_truth_from_db",
     "match_detections",
 ]
 
 
-def _ratio(num: int, den: int, *, empty: float) -> float:
-    return num / den if den else empty
+def _ratio(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def format_ratio(value: float | None, spec: str = ".3f") -> str:
+    """A precision or recall for people: ``"n/a"`` when undefined (0/0)."""
+    return "n/a" if value is None else format(value, spec)
 
 
 @attrs.frozen
 class Metrics:
     """Counts and scores of one evaluation.
 
-    Undefined ratios follow the "nothing to get wrong" rule: with no detections and no
-    ground truth, precision, recall and F1 are 1; otherwise an empty denominator gives 0.
+    A ratio whose denominator is 0 is undefined, and is None rather than a number that
+    reads as a score: precision without any detection, recall without any ground truth.
+    F1 follows the "nothing to get wrong" rule: 1 with no detections and no ground truth.
     """
 
     tp: int
@@ -46,25 +53,26 @@ class Metrics:
     fn: int
 
     @property
-    def precision(self) -> float:
-        """``tp / (tp + fp)``."""
-        return _ratio(self.tp, self.tp + self.fp, empty=1.0 if self.fn == 0 else 0.0)
+    def precision(self) -> float | None:
+        """``tp / (tp + fp)``; None without any detection (0/0)."""
+        return _ratio(self.tp, self.tp + self.fp)
 
     @property
-    def recall(self) -> float:
-        """``tp / (tp + fn)``."""
-        return _ratio(self.tp, self.tp + self.fn, empty=1.0 if self.fp == 0 else 0.0)
+    def recall(self) -> float | None:
+        """``tp / (tp + fn)``; None without any ground truth (0/0)."""
+        return _ratio(self.tp, self.tp + self.fn)
 
     @property
     def f1(self) -> float:
-        """``2 tp / (2 tp + fp + fn)``."""
-        return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn, empty=1.0)
+        """``2 tp / (2 tp + fp + fn)``; 1 when there is nothing to detect and nothing found."""
+        den = 2 * self.tp + self.fp + self.fn
+        return 2 * self.tp / den if den else 1.0
 
     def __add__(self, other: Metrics) -> Metrics:
         return Metrics(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
 
-    def to_dict(self) -> dict[str, float | int]:
-        """Counts and scores as a JSON-ready dict."""
+    def to_dict(self) -> dict[str, float | int | None]:
+        """Counts and scores as a JSON-ready dict (an undefined ratio is ``None``)."""
         return {
             "tp": self.tp,
             "fp": self.fp,
@@ -82,7 +90,7 @@ class ThresholdPoint:
     threshold: float
     metrics: Metrics
 
-    def to_dict(self) -> dict[str, float | int]:
+    def to_dict(self) -> dict[str, float | int | None]:
         """Threshold, counts and scores as a JSON-ready dict."""
         return {"threshold": self.threshold, **self.metrics.to_dict()}
 
@@ -122,8 +130,9 @@ class EvaluationResult:
         m = self.overall
         best = "None" if self.best_threshold is None else f"{self.best_threshold:g}"
         return (
-            f"EvaluationResult(tp={m.tp}, fp={m.fp}, fn={m.fn}, precision={m.precision:.3f}, "
-            f"recall={m.recall:.3f}, f1={m.f1:.3f}, best_threshold={best}, "
+            f"EvaluationResult(tp={m.tp}, fp={m.fp}, fn={m.fn}, "
+            f"precision={format_ratio(m.precision)}, recall={format_ratio(m.recall)}, "
+            f"f1={m.f1:.3f}, best_threshold={best}, "
             f"slides={len(self.per_slide)}, radius_px={self.radius_px:g})"
         )
 
