@@ -14,6 +14,7 @@ same inputs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -127,38 +128,46 @@ def make_demo_inputs(
         )
     root = Path(out)
     slides_dir = root / "slides"
+    created = [d for d in (root, slides_dir) if not d.exists()]
     slides_dir.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    names = tuple(f"demo_{i + 1}.svs" for i in range(slides))
-    annotations: list[Annotation] = []
-    mitoses: dict[str, tuple[Point, ...]] = {}
-    painted_lookalikes: dict[str, tuple[Point, ...]] = {}
-    for uid, name in enumerate(names, start=1):
-        path = slides_dir / name
-        slide_seed = seed * 1000 + uid
-        # Tissue first (same seed -> same tissue), then paint cells where there is tissue.
-        make_slide(path, *_SLIDE_SIZE, seed=slide_seed)
-        points = _points_on_tissue(path, rng, 2 * per_slide, margin=64)
-        cells, lookalikes = points[:per_slide], points[per_slide:]
-        make_slide(
-            path,
-            *_SLIDE_SIZE,
-            seed=slide_seed,
-            cells=cells,
-            lookalikes=lookalikes,
-            cell_radius=_CELL_RADIUS,
+    try:
+        rng = np.random.default_rng(seed)
+        names = tuple(f"demo_{i + 1}.svs" for i in range(slides))
+        annotations: list[Annotation] = []
+        mitoses: dict[str, tuple[Point, ...]] = {}
+        painted_lookalikes: dict[str, tuple[Point, ...]] = {}
+        for uid, name in enumerate(names, start=1):
+            path = slides_dir / name
+            slide_seed = seed * 1000 + uid
+            # Tissue first (same seed -> same tissue), then paint cells where there is tissue.
+            make_slide(path, *_SLIDE_SIZE, seed=slide_seed)
+            points = _points_on_tissue(path, rng, 2 * per_slide, margin=64)
+            cells, lookalikes = points[:per_slide], points[per_slide:]
+            make_slide(
+                path,
+                *_SLIDE_SIZE,
+                seed=slide_seed,
+                cells=cells,
+                lookalikes=lookalikes,
+                cell_radius=_CELL_RADIUS,
+            )
+            mitoses[name] = tuple(cells)
+            painted_lookalikes[name] = tuple(lookalikes)
+            annotations += [spot(uid, p.x, p.y, 2) for p in cells]
+            annotations += [spot(uid, p.x, p.y, 1) for p in lookalikes]
+        db = make_sliderunner_db(
+            root / "annotations.sqlite",
+            list(names),
+            annotations,
+            classes=DEMO_CLASSES,
+            persons={1: "demo annotator"},
         )
-        mitoses[name] = tuple(cells)
-        painted_lookalikes[name] = tuple(lookalikes)
-        annotations += [spot(uid, p.x, p.y, 2) for p in cells]
-        annotations += [spot(uid, p.x, p.y, 1) for p in lookalikes]
-    db = make_sliderunner_db(
-        root / "annotations.sqlite",
-        list(names),
-        annotations,
-        classes=DEMO_CLASSES,
-        persons={1: "demo annotator"},
-    )
+    except BaseException:
+        # A failed demo leaves no empty folder behind (never a file: those stay).
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return DemoInputs(slides_dir, db, names, (names[-1],), mitoses, painted_lookalikes)
 
 
