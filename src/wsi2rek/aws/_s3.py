@@ -8,13 +8,19 @@ The folder layout is the one :func:`wsi2rek.build_dataset` writes: ``images/**``
 uploaded object's URI, and uploads those too.
 
 Integrity: every object is sent with ``ChecksumAlgorithm="SHA256"`` (botocore computes
-the checksum while streaming and S3 rejects a corrupted body) and with a user-metadata
-entry ``wsi2rek-sha256`` holding the base64 SHA-256 of the whole local file. After the
-upload, ``head_object(ChecksumMode="ENABLED")`` is compared with the local digest: S3's
-``ChecksumSHA256`` when it is a whole-object checksum, else (multipart objects, whose
-checksum is a checksum of part checksums and whose ETag ends in ``-<parts>``, or stores
-that return no checksum) the ``wsi2rek-sha256`` metadata. A rerun compares the same way
+the checksum while streaming and S3 rejects a corrupted body). After the upload,
+``head_object(ChecksumMode="ENABLED")`` is compared with the local file using only what
+S3 itself computed (see ``wsi2rek.aws._checksums``): the whole-object SHA-256, or for
+multipart objects the composite SHA-256 recomputed from the local file and S3's part
+size, or a full-object CRC-32. The ``wsi2rek-sha256`` user metadata is still written, for
+information, but never trusted. When S3 computed nothing comparable (some S3-compatible
+stores), ``verify="download"`` downloads the object and hashes it; by default such an
+object fails verification (and a rerun uploads it again). A rerun compares the same way
 and uploads only objects that are missing or differ.
+
+Only regular files are uploaded: a symbolic link anywhere under ``images/`` is refused
+before anything is sent (it could point outside the dataset, at data never meant for
+S3).
 """
 
 from __future__ import annotations
@@ -32,14 +38,21 @@ import attrs
 import botocore.exceptions
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
+from wsi2rek.aws._checksums import is_multipart, matches, sha256_b64
 from wsi2rek.aws._clients import aws_error, error_code, make_s3_client
+from wsi2rek.aws._local import read_manifest, regular_files, unreadable
 from wsi2rek.aws._manifests import atomic_write_text, rewrite_manifest
 from wsi2rek.errors import DatasetError, ParameterError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["METADATA_SHA256", "S3Uploader", "UploadFailure", "UploadReport"]
+__all__ = ["METADATA_SHA256", "S3Uploader", "UploadFailure", "UploadReport", "Verify"]
+
+#: How uploaded objects are verified: ``"checksum"`` compares S3's own checksums,
+#: ``"download"`` also downloads and hashes objects for which S3 computed none (and every
+#: object right after its upload).
+Verify = Literal["checksum", "download"]
 
 _log = logging.getLogger("wsi2rek.aws")
 
@@ -123,32 +136,13 @@ class UploadReport:
         }
 
 
-def _sha256_b64(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return base64.b64encode(digest.digest()).decode("ascii")
-
-
-def _is_multipart(head: Mapping[str, Any]) -> bool:
-    etag = str(head.get("ETag", "")).strip('"')
-    checksum = str(head.get("ChecksumSHA256", ""))
-    return "-" in etag or "-" in checksum or head.get("ChecksumType") == "COMPOSITE"
-
-
-def _remote_sha256(head: Mapping[str, Any]) -> str | None:
-    """The whole-object SHA-256 (base64) a ``head_object`` response proves, if any."""
+def _text_matches(head: Mapping[str, Any], text: str) -> bool:
+    """Whether S3's whole-object SHA-256 proves an object holds ``text`` (UTF-8)."""
     checksum = head.get("ChecksumSHA256")
-    # A multipart object's SHA-256 is a checksum of the part checksums (COMPOSITE; real S3
-    # adds "-<parts>", some stores do not, but the ETag always ends in "-<parts>"): it
-    # cannot be compared with a whole-file digest, so the metadata copy is used instead.
-    # The parts themselves were checksum-verified by S3 while uploading.
-    if isinstance(checksum, str) and checksum and not _is_multipart(head):
-        return checksum
-    metadata = head.get("Metadata") or {}
-    value = metadata.get(METADATA_SHA256)
-    return value if isinstance(value, str) else None
+    if not isinstance(checksum, str) or not checksum or is_multipart(head):
+        return False  # nothing S3 computed to compare with: upload the manifest again
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+    return checksum == digest
 
 
 @attrs.frozen
@@ -175,6 +169,8 @@ class S3Uploader:
         expected_bucket_owner: Account id the bucket must belong to (sent with every call).
         storage_class: ``"STANDARD"``, ``"INTELLIGENT_TIERING"``... (S3 default when None).
         tags: Object tags.
+        verify: ``"checksum"`` (default): trust only checksums S3 computed;
+            ``"download"``: also download and hash (see :data:`Verify`).
     """
 
     def __init__(
@@ -192,6 +188,7 @@ class S3Uploader:
         expected_bucket_owner: str | None = None,
         storage_class: str | None = None,
         tags: Mapping[str, str] | None = None,
+        verify: Verify = "checksum",
     ) -> None:
         if not bucket or "/" in bucket:
             raise ParameterError(f"bucket must be a bucket name like 'my-bucket', got {bucket!r}")
@@ -199,6 +196,8 @@ class S3Uploader:
             raise ParameterError(f"sse must be None, 'AES256' or 'aws:kms', got {sse!r}")
         if kms_key_id is not None and sse != "aws:kms":
             raise ParameterError("kms_key_id needs sse='aws:kms'")
+        if verify not in ("checksum", "download"):
+            raise ParameterError(f"verify must be 'checksum' or 'download', got {verify!r}")
         if max_concurrency < 1:
             raise ParameterError(f"max_concurrency must be >= 1, got {max_concurrency}")
         self.bucket = bucket
@@ -213,6 +212,7 @@ class S3Uploader:
         self.expected_bucket_owner = expected_bucket_owner
         self.storage_class = storage_class
         self.tags = dict(tags or {})
+        self.verify = verify
 
     def __repr__(self) -> str:
         return f"S3Uploader({self.base_uri!r}, sse={self.sse!r})"
@@ -267,7 +267,7 @@ class S3Uploader:
         known = {p.relative_to(root).as_posix() for p in images}
         rewritten = {
             split: rewrite_manifest(
-                path.read_text(encoding="utf-8"), base_uri=self.base_uri, path=path, known=known
+                read_manifest(path), base_uri=self.base_uri, path=path, known=known
             )
             for split, path in manifests.items()
         }
@@ -279,8 +279,7 @@ class S3Uploader:
         for split, text in rewritten.items():
             key = self.key_for(f"{split}.s3.manifest")
             head = self._head_or_raise(key)
-            digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
-            if head is not None and _remote_sha256(head) == digest:
+            if head is not None and _text_matches(head, text):
                 skipped.append(key)
                 manifest_uris[split] = f"s3://{self.bucket}/{key}"
             else:
@@ -307,7 +306,7 @@ class S3Uploader:
             if split not in manifest_todo:
                 continue
             item = _LocalFile(
-                local_path, manifest_todo[split], _sha256_b64(local_path), local_path.stat().st_size
+                local_path, manifest_todo[split], sha256_b64(local_path), local_path.stat().st_size
             )
             m_up, m_failed, m_bytes = self._transfer([item], progress=False)
             uploaded += m_up
@@ -334,7 +333,7 @@ class S3Uploader:
                 "(build one with `wsi2rek build`)",
                 path=root,
             )
-        images = sorted(p for p in images_dir.rglob("*") if p.is_file())
+        images = regular_files(images_dir)
         manifests = {
             p.name.removesuffix(".manifest"): p
             for p in sorted(root.glob("*.manifest"))
@@ -366,7 +365,10 @@ class S3Uploader:
     def _hash_all(self, images: list[Path], root: Path) -> list[_LocalFile]:
         def one(path: Path) -> _LocalFile:
             rel = path.relative_to(root).as_posix()
-            return _LocalFile(path, self.key_for(rel), _sha256_b64(path), path.stat().st_size)
+            try:
+                return _LocalFile(path, self.key_for(rel), sha256_b64(path), path.stat().st_size)
+            except OSError as exc:
+                raise unreadable(path, exc) from exc
 
         with concurrent.futures.ThreadPoolExecutor(self.max_concurrency) as pool:
             return list(pool.map(one, images))
@@ -419,7 +421,7 @@ class S3Uploader:
 
         def same(item: _LocalFile) -> bool:
             head = self._head(item.key)
-            return head is not None and _remote_sha256(head) == item.sha256
+            return head is not None and self._proven(head, item) is True
 
         with concurrent.futures.ThreadPoolExecutor(self.max_concurrency) as pool:
             try:
@@ -457,20 +459,57 @@ class S3Uploader:
             args["Tagging"] = urllib.parse.urlencode(self.tags)
         return args
 
+    def _proven(self, head: Mapping[str, Any], item: _LocalFile) -> bool | None:
+        """S3's own checksums compared with the local file; downloads when asked to."""
+        try:
+            proof = matches(
+                head,
+                item.path,
+                item.sha256,
+                first_part=lambda: self._head_part(item.key),
+            )
+        except OSError as exc:
+            raise unreadable(item.path, exc) from exc
+        if proof is None and self.verify == "download":
+            return self._download_sha256(item.key) == item.sha256
+        return proof
+
+    def _head_part(self, key: str) -> dict[str, Any]:
+        head = self.client.head_object(
+            Bucket=self.bucket, Key=key, PartNumber=1, **self._bucket_args()
+        )
+        return dict(head)
+
+    def _download_sha256(self, key: str) -> str:
+        body = self.client.get_object(Bucket=self.bucket, Key=key, **self._bucket_args())["Body"]
+        digest = hashlib.sha256()
+        try:
+            for chunk in iter(lambda: body.read(1 << 20), b""):
+                digest.update(chunk)
+        finally:
+            body.close()
+        return base64.b64encode(digest.digest()).decode("ascii")
+
     def _verify(self, item: _LocalFile) -> str | None:
-        """None when the object in S3 has the local SHA-256, else the reason."""
+        """None when S3 proves the object equals the local file, else the reason."""
         head = self._head(item.key)
         if head is None:
             return "object missing after upload"
-        remote = _remote_sha256(head)
-        if remote is None:
+        if self.verify == "download":
+            remote = self._download_sha256(item.key)
+            if remote != item.sha256:
+                return f"downloaded object differs: local SHA-256 {item.sha256}, S3 {remote}"
+            return None
+        proof = self._proven(head, item)
+        if proof is None:
             return (
-                "S3 returned no SHA-256 for the object (neither a whole-object checksum nor "
-                f"the {METADATA_SHA256} metadata): it was overwritten meanwhile, or the store "
-                "drops checksums and user metadata"
+                "S3 has no SHA-256 (or CRC-32) checksum of its own for the object, so it "
+                "cannot be verified (it was overwritten meanwhile, or the store keeps no "
+                "checksums); pass verify='download' (CLI: --verify download) to download "
+                "and hash it"
             )
-        if remote != item.sha256:
-            return f"checksum mismatch after upload: local {item.sha256}, S3 {remote}"
+        if not proof:
+            return "checksum mismatch after upload: S3's checksum differs from the local file"
         return None
 
     def _transfer(
@@ -511,6 +550,8 @@ class S3Uploader:
         try:
             future.result()
             return self._verify(item)
+        except OSError as exc:  # the local file vanished or became unreadable meanwhile
+            raise unreadable(item.path, exc) from exc
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             code = error_code(exc)
             if code in _FATAL_CODES:

@@ -71,6 +71,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--tag", type=_tag, action="append", default=[], metavar="KEY=VALUE", help="object tag"
     )
     up.add_argument("--concurrency", type=int, default=8, help="parallel transfers")
+    up.add_argument(
+        "--verify",
+        choices=["checksum", "download"],
+        default="checksum",
+        help="checksum: compare the checksums S3 computed (default); download: also download "
+        "and hash objects (for stores that keep no checksums)",
+    )
     up.add_argument("--dry-run", action="store_true", help="list what would be uploaded")
     add_json_flag(up)
     up.set_defaults(handler=_upload)
@@ -163,6 +170,7 @@ def _upload(args: argparse.Namespace) -> int:
         expected_bucket_owner=args.expected_bucket_owner,
         storage_class=args.storage_class,
         tags=dict(args.tag),
+        verify=args.verify,
     )
     with _status_log(args):
         report = uploader.upload(args.dataset, dry_run=args.dry_run, progress=show_progress(args))
