@@ -186,3 +186,45 @@ def test_the_body_exception_is_kept_when_the_stop_succeeds(
     with pytest.raises(KeyError, match="boom"):
         body()
     assert fake.billed_versions() == []
+
+
+def test_running_in_a_worker_thread_installs_no_signal_handler(
+    model: CustomLabelsModel, fake: FakeRekognitionServer
+) -> None:
+    """Python allows signal handlers only in the main thread: a thread still gets the
+    stop on every exception path, and the main thread's handlers are untouched."""
+    import signal
+    import threading
+
+    before = signal.getsignal(signal.SIGTERM)
+    errors: list[BaseException] = []
+    seen: list[object] = []
+
+    def body() -> None:
+        with model.running(timeout=timedelta(seconds=20)):
+            seen.append(signal.getsignal(signal.SIGTERM))
+            raise RuntimeError("boom in a thread")
+
+    def work() -> None:
+        try:
+            body()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=60)
+    assert [str(e) for e in errors] == ["boom in a thread"]
+    assert seen == [before]
+    assert fake.billed_versions() == []
+
+
+def test_signal_handlers_are_restored_after_the_block(model: CustomLabelsModel) -> None:
+    import signal
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    inside: dict[int, object] = {}
+    with model.running(timeout=timedelta(seconds=20)):
+        inside = {sig: signal.getsignal(sig) for sig in before}
+    assert all(inside[sig] != before[sig] for sig in before)
+    assert {sig: signal.getsignal(sig) for sig in before} == before

@@ -110,3 +110,41 @@ def test_a_signal_never_leaves_the_model_running(
     assert "Traceback" not in err or sig == signal.SIGINT, err
     assert fake.calls("StopProjectVersion") >= 1
     assert fake.billed_versions() == []
+
+
+def test_a_signal_during_the_stop_is_held_until_the_stop_is_accepted(
+    fake: FakeRekognitionServer, tmp_path: Path
+) -> None:
+    """Ctrl-C in the body starts the stop; a SIGTERM while that StopProjectVersion is in
+    flight does not abort it: it is held, then the process exits as SIGTERM asked."""
+    project = CustomLabelsProject.create("held", endpoint_url=fake.endpoint_url)
+    project.poll_interval = 0.02
+    project.create_datasets("s3://bkt/ds/train.s3.manifest")
+    arn = project.train("v1", "s3://bkt/out/", timeout=timedelta(seconds=10)).arn
+    script = tmp_path / "use_model.py"
+    script.write_text(SCRIPT)
+    child = subprocess.Popen(
+        [sys.executable, str(script), fake.endpoint_url, arn],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.strip() == "inside":
+                break
+        # The stop is applied at once but its answer is held for 3 s: "in flight".
+        fake.inject("StopProjectVersion", "timeout", 1, delay=3)
+        os.kill(child.pid, signal.SIGINT)
+        _wait_for(lambda: fake.calls("StopProjectVersion") >= 1, "the stop request")
+        os.kill(child.pid, signal.SIGTERM)
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 128 + signal.SIGTERM, err
+    assert "received SIGTERM while stopping model" in err
+    assert fake.billed_versions() == []

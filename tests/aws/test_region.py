@@ -140,3 +140,11 @@ def test_cli_train_without_any_region_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1, result.stderr
     assert "no AWS region is configured" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.usefixtures("no_region")
+def test_a_model_builds_its_client_in_the_region_of_its_arn() -> None:
+    """What `wsi2rek detect-slide --model ARN` and the app use: no region configured."""
+    from wsi2rek.aws import CustomLabelsModel
+
+    assert CustomLabelsModel(MODEL_ARN).client.meta.region_name == "eu-west-1"
