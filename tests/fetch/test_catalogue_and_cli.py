@@ -71,6 +71,12 @@ def test_ccmct_lists_32_slides_and_four_databases() -> None:
     assert all(f.sha256 is None for f in MITOS_WSI_CCMCT.files)  # upstream pins none
 
 
+def test_the_cli_offers_exactly_the_catalogue() -> None:
+    from wsi2rek.cli import _fetch
+
+    assert set(_fetch._NAMES) == set(DATASETS)
+
+
 def test_get_dataset_names_the_known_ones() -> None:
     assert get_dataset("mitos-wsi-cmc") is MITOS_WSI_CMC
     assert set(DATASETS) == {"mitos-wsi-cmc", "mitos-wsi-ccmct"}

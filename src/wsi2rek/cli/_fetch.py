@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
         "name only once complete and verified (announced size, pinned checksums, slides open "
         "as Aperio SVS with the database's dimensions). Every file's SHA-256 is written to "
         "DEST/wsi2rek-fetch.lock.json; a rerun verifies against it and downloads nothing "
-        "that is complete. This is the only wsi2rek command that uses the network for data.",
+        "that is complete. No other wsi2rek command downloads data.",
     )
     parser.add_argument("dataset", choices=_NAMES, help="which dataset")
     parser.add_argument("dest", help="destination folder (created if needed)")
