@@ -354,7 +354,8 @@ def test_previews_regenerate_from_the_folder(slides: dict[str, str], tmp_path: P
     assert [p.name for p in written] == ["alpha.png", "beta.png"]
     with Image.open(written[0]) as im:
         assert im.mode == "RGB"
-        assert max(im.size) == 300
+        left, top, right, bottom = (int(v) for v in str(im.info["wsi2rek:slide-area"]).split(","))
+        assert max(right - left, bottom - top) == 300  # the slide; title and legend outside
         pixels = np.asarray(im)
     # training windows are drawn in blue (30, 90, 255)
     assert ((pixels == (30, 90, 255)).all(axis=-1)).sum() > 50

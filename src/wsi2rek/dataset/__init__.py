@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         Manifest,
         ManifestLine,
     )
-    from wsi2rek.dataset._preview import write_previews
+    from wsi2rek.dataset._preview import scale_bar, write_previews
     from wsi2rek.dataset._summary import DatasetSummary
     from wsi2rek.dataset._validate import (
         Issue,
@@ -48,6 +48,7 @@ __all__ = [
     "encode_image",
     "image_info",
     "manifest_line",
+    "scale_bar",
     "validate_manifest",
     "write_previews",
 ]
@@ -72,5 +73,6 @@ __getattr__, __dir__ = lazy_exports(
         "manifest_line": "wsi2rek.dataset._build",
         "validate_manifest": "wsi2rek.dataset._validate",
         "write_previews": "wsi2rek.dataset._preview",
+        "scale_bar": "wsi2rek.dataset._preview",
     },
 )
