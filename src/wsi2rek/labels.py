@@ -54,6 +54,18 @@ def _class_id(value: object, label: str) -> int:
     return number
 
 
+def _class_ref(text: str, label: str, classes: Mapping[int, str] | None) -> int:
+    """A class id given as a number, or (with ``classes``) as a class name."""
+    if classes is None or text.lstrip("+-").isdigit():
+        return _class_id(text, label)
+    by_name = {name.casefold(): cid for cid, name in classes.items()}
+    found = by_name.get(text.casefold())
+    if found is None:
+        names = ", ".join(repr(n) for n in sorted(classes.values())) or "none"
+        raise LabelMapError(f"label {label!r}: no class named {text!r}; the classes are {names}")
+    return found
+
+
 def _label_name(raw_label: object) -> str:
     label = str(raw_label).strip()
     if not label:
@@ -144,14 +156,17 @@ class LabelMap:
         return dict(self.entries)
 
     @classmethod
-    def parse(cls, specs: Sequence[str]) -> LabelMap:
+    def parse(cls, specs: Sequence[str], *, classes: Mapping[int, str] | None = None) -> LabelMap:
         """Parse CLI label specs such as ``"mitotic figure=2"`` or ``"look-alike=1,7"``.
 
         The label is everything before the last ``=``; the class ids are a
-        comma-separated list after it. A label given twice collects all its ids.
+        comma-separated list after it. A label given twice collects all its ids. With
+        ``classes`` (id -> name, e.g. a QuPath source's classes), a class may also be
+        given by its name (``"mitotic figure=Mitotic figure"``, case-insensitive).
 
         Raises:
-            LabelMapError: for a spec without ``=``, without ids, or with non-numeric ids.
+            LabelMapError: for a spec without ``=``, without ids, with non-numeric ids
+                (when ``classes`` is None), or with a class name ``classes`` lacks.
         """
         if isinstance(specs, str):
             specs = [specs]
@@ -169,7 +184,7 @@ class LabelMap:
                     f"label spec {spec!r} names no class id after '='; e.g. 'look-alike=1,7'"
                 )
             ids = merged.setdefault(label.strip(), [])
-            ids.extend(_class_id(p, label.strip()) for p in parts)
+            ids.extend(_class_ref(p, label.strip(), classes) for p in parts)
         return cls(merged)
 
     @classmethod

@@ -26,6 +26,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "build",
     "validate",
     "preview",
+    "export",
     "demo",
     "detect_slide",
     "aws",

@@ -1,4 +1,4 @@
-"""``wsi2rek build``: plan a dataset from a SlideRunner database and write it."""
+"""``wsi2rek build``: plan a dataset from SlideRunner or QuPath annotations and write it."""
 
 from __future__ import annotations
 
@@ -22,23 +22,34 @@ def register(subparsers: Any) -> None:
     """Add the ``build`` subcommand."""
     p = subparsers.add_parser(
         "build",
-        help="build a Rekognition object-detection dataset from slides and a SlideRunner DB",
+        help="build a Rekognition object-detection dataset from slides and their annotations "
+        "(SlideRunner or QuPath)",
         description="Plan patches around annotated objects (margin-aware, split by slide, "
         "seeded) and write images, train/test manifests, patches.jsonl, dataset.json and "
         "previews into OUT. Rerunning with the same options resumes an interrupted build; "
         "a folder built with other options is refused unless --overwrite is given. Exit "
         "code 1 when a written manifest fails validation.",
     )
-    p.add_argument("--db", type=Path, required=True, help="SlideRunner .sqlite database")
+    p.add_argument(
+        "--annotations",
+        "--db",
+        dest="annotations",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="a SlideRunner .sqlite database, or QuPath GeoJSON: one .geojson file (one "
+        "slide) or a folder of <slide stem>.geojson files (--db is an alias)",
+    )
     p.add_argument("--slides", type=Path, required=True, help="folder with the slide files")
     p.add_argument("--out", type=Path, required=True, help="dataset folder to write")
     p.add_argument(
         "--label",
         action="append",
         required=True,
-        metavar="NAME=ID[,ID]",
-        help="Rekognition label and its database class ids, e.g. 'mitotic figure=2'; repeat "
-        "for each label (give hard negatives a label of their own, e.g. 'look-alike=1')",
+        metavar="NAME=CLASS[,CLASS]",
+        help="Rekognition label and its classes, by id or name, e.g. 'mitotic figure=2' or "
+        "'mitotic figure=Mitotic figure' (QuPath classes are names); repeat for each label "
+        "(give hard negatives a label of their own, e.g. 'look-alike=1')",
     )
     split = p.add_mutually_exclusive_group()
     split.add_argument(
@@ -105,11 +116,11 @@ def render_summary(data: dict[str, Any]) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from wsi2rek.annotations import open_annotations  # noqa: PLC0415
     from wsi2rek.dataset import build_dataset  # noqa: PLC0415  (keep CLI start-up light)
     from wsi2rek.labels import LabelMap  # noqa: PLC0415
     from wsi2rek.sampling import BackgroundSampler, ObjectSampler, plan_dataset  # noqa: PLC0415
 
-    labels = LabelMap.parse(args.label)
     sampler = ObjectSampler(
         patch_size=args.patch_size,
         margin=args.margin,
@@ -121,10 +132,14 @@ def _run(args: argparse.Namespace) -> int:
         if args.background > 0
         else None
     )
-    with warnings.catch_warnings(record=True) as caught:
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        open_annotations(args.annotations) as source,
+    ):
         warnings.simplefilter("always", Wsi2RekWarning)
+        labels = LabelMap.parse(args.label, classes=source.classes())
         plan = plan_dataset(
-            args.db,
+            source,
             args.slides,
             labels,
             sampler=sampler,

@@ -90,14 +90,24 @@ def register(subparsers: Any) -> None:
         "precision, recall, F1 and the F1-optimal confidence threshold.",
     )
     e.add_argument("detections", type=Path, metavar="DETECTIONS", help=".geojson/.csv/.sqlite")
-    e.add_argument("--db", type=Path, required=True, help="SlideRunner database (ground truth)")
+    e.add_argument(
+        "--truth",
+        "--db",
+        dest="db",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="ground truth: a SlideRunner .sqlite database or QuPath GeoJSON (a file or a "
+        "folder of <slide stem>.geojson files; --db is an alias)",
+    )
     e.add_argument("--slide", required=True, help="slide file name (or uid) in the database")
     e.add_argument(
         "--label",
         action="append",
         required=True,
-        metavar="NAME=IDS",
-        help="detection label and its class ids, e.g. 'mitotic figure=2' (repeatable)",
+        metavar="NAME=CLASSES",
+        help="detection label and its ground-truth classes, by id or name, e.g. "
+        "'mitotic figure=2' or 'mitotic figure=Mitotic figure' (repeatable)",
     )
     e.add_argument("--radius", type=float, default=25.0, help="match radius, px (default 25)")
     e.add_argument("--min-confidence", type=float, default=None, help="percent, 0-100")
@@ -225,7 +235,7 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from wsi2rek.annotations import SlideRunnerDB  # noqa: PLC0415 (import on use)
+    from wsi2rek.annotations import open_annotations  # noqa: PLC0415 (import on use)
     from wsi2rek.inference import (  # noqa: PLC0415
         Metrics,
         evaluate_detections,
@@ -235,8 +245,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     from wsi2rek.labels import LabelMap  # noqa: PLC0415
 
-    label_map = LabelMap.parse(args.label)
-    with SlideRunnerDB(args.db) as db:
+    with open_annotations(args.db) as db:
+        label_map = LabelMap.parse(args.label, classes=db.classes())
         record = db.slide(int(args.slide) if str(args.slide).isdigit() else args.slide)
         truth = ground_truth_from_db(db, record.uid, label_map)
     # A SlideRunner file of detections may hold several slides: pick the same one.

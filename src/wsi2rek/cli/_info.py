@@ -1,4 +1,4 @@
-"""``wsi2rek info PATH [--json]``: what wsi2rek sees in a slide or a SlideRunner database."""
+"""``wsi2rek info PATH [--json]``: what wsi2rek sees in a slide or in annotations."""
 
 from __future__ import annotations
 
@@ -10,12 +10,26 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from wsi2rek.annotations import Annotation, AnnotationKind, SlideRunnerDB, is_sqlite_file
+from wsi2rek.annotations import (
+    Annotation,
+    AnnotationKind,
+    QuPathGeoJSON,
+    SlideRunnerDB,
+    is_sqlite_file,
+)
+from wsi2rek.annotations._qupath import GEOJSON_SUFFIXES
 from wsi2rek.cli._common import add_backend_flag, add_json_flag, print_json
 from wsi2rek.errors import SkippedAnnotationWarning
 from wsi2rek.slides import SlideSource, open_slide
 
-__all__ = ["database_info", "register", "render", "slide_info", "summarise_annotations"]
+__all__ = [
+    "database_info",
+    "qupath_info",
+    "register",
+    "render",
+    "slide_info",
+    "summarise_annotations",
+]
 
 #: A missing file with one of these suffixes is reported as a missing database.
 _DB_SUFFIXES = frozenset({".sqlite", ".sqlite3", ".db"})
@@ -31,9 +45,15 @@ def register(subparsers: Any) -> None:
         "header): schema version, slides, classes, persons and annotation counts by kind "
         "and by class (deleted annotations are counted apart), and how many annotations "
         "have a vote that differs from their agreed class. The database is opened "
-        "read-only and left unchanged.",
+        "read-only and left unchanged. For QuPath GeoJSON (.geojson): slides, classes and "
+        "annotation counts by kind and by class.",
     )
-    p.add_argument("path", type=Path, metavar="PATH", help="a slide file or a .sqlite database")
+    p.add_argument(
+        "path",
+        type=Path,
+        metavar="PATH",
+        help="a slide file, a .sqlite database or a QuPath .geojson file",
+    )
     add_json_flag(p)
     add_backend_flag(p)
     p.set_defaults(handler=_run)
@@ -42,11 +62,16 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     path: Path = args.path
     named_like_db = path.suffix.lower() in _DB_SUFFIXES
-    if is_sqlite_file(path) or (named_like_db and not path.exists()):
+    geojson = path.suffix.lower() in GEOJSON_SUFFIXES
+    if geojson or is_sqlite_file(path) or (named_like_db and not path.exists()):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SkippedAnnotationWarning)
-            with SlideRunnerDB(path) as db:
-                info = database_info(db)
+            if geojson:
+                with QuPathGeoJSON(path) as source:
+                    info = qupath_info(source)
+            else:
+                with SlideRunnerDB(path) as db:
+                    info = database_info(db)
         for warning in caught:
             if issubclass(warning.category, SkippedAnnotationWarning):
                 print(f"wsi2rek info: warning: {warning.message}", file=sys.stderr)
@@ -128,6 +153,26 @@ def database_info(db: SlideRunnerDB) -> dict[str, Any]:
     }
 
 
+def qupath_info(source: QuPathGeoJSON) -> dict[str, Any]:
+    """The ``info`` summary of QuPath GeoJSON (JSON-ready; the shape of :func:`database_info`).
+
+    Class ids are the ones wsi2rek gives QuPath's class names (sorted, from 1);
+    ``annotations.skipped`` counts features that are not read (lines, NaN coordinates, ...).
+    """
+    annotations = source.annotations()
+    classes = source.classes()
+    summary = summarise_annotations(annotations, classes)
+    summary["skipped"] = len(source.skipped)
+    return {
+        "kind": "qupath",
+        "path": str(source.path),
+        "slides": len(source.slides()),
+        "slide_names": [s.filename for s in source.slides()],
+        "classes": {str(uid): name for uid, name in classes.items()},
+        "annotations": summary,
+    }
+
+
 def _table(rows: Sequence[tuple[str, str]]) -> list[str]:
     width = max((len(key) for key, _ in rows), default=0)
     return [f"{key.ljust(width)}  {value}".rstrip() for key, value in rows]
@@ -160,13 +205,15 @@ def render(info: Mapping[str, Any]) -> str:
     annos = info["annotations"]
     classes: Mapping[str, str] = info["classes"]
     counted = f"not counted: {annos['deleted']} deleted, {annos['skipped']} skipped"
+    qupath = info["kind"] == "qupath"
     rows: list[tuple[str, str]] = [
-        ("schema version", str(info["schema_version"])),
         ("slides", str(info["slides"])),
         ("classes", _named(classes)),
-        ("persons", _named(info["persons"])),
         ("annotations", f"{annos['total']} ({counted})"),
     ]
+    if not qupath:
+        rows.insert(0, ("schema version", str(info["schema_version"])))
+        rows.insert(3, ("persons", _named(info["persons"])))
     kind_rows = [(f"  {kind}", str(n)) for kind, n in annos["by_kind"].items() if n]
     class_rows = [
         (
@@ -176,5 +223,7 @@ def render(info: Mapping[str, Any]) -> str:
         for key, n in annos["by_class"].items()
     ]
     rows += [("by kind", ""), *kind_rows, ("by class", ""), *class_rows]
+    if qupath:
+        return "\n".join([f"{info['path']}  (QuPath GeoJSON)", *_table(rows)])
     rows.append(("vote disagreements", str(info["vote_disagreements"])))
     return "\n".join([f"{info['path']}  (SlideRunner database)", *_table(rows)])

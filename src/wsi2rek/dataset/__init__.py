@@ -14,6 +14,7 @@ from wsi2rek._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from wsi2rek.dataset._build import DATASET_FORMAT, build_dataset, manifest_line
+    from wsi2rek.dataset._coco import export_coco
     from wsi2rek.dataset._encode import ImageOptions, encode_image
     from wsi2rek.dataset._manifest import (
         DEFAULT_ATTRIBUTE,
@@ -46,6 +47,7 @@ __all__ = [
     "ValidationReport",
     "build_dataset",
     "encode_image",
+    "export_coco",
     "image_info",
     "manifest_line",
     "scale_bar",
@@ -69,6 +71,7 @@ __getattr__, __dir__ = lazy_exports(
         "ValidationReport": "wsi2rek.dataset._validate",
         "build_dataset": "wsi2rek.dataset._build",
         "encode_image": "wsi2rek.dataset._encode",
+        "export_coco": "wsi2rek.dataset._coco",
         "image_info": "wsi2rek.dataset._validate",
         "manifest_line": "wsi2rek.dataset._build",
         "validate_manifest": "wsi2rek.dataset._validate",

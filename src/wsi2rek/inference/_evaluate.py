@@ -344,10 +344,11 @@ def ground_truth_from_db(
     *,
     include_deleted: bool = False,
 ) -> dict[str, list[Point]]:
-    """Ground-truth centres per label from a SlideRunner database.
+    """Ground-truth centres per label from a SlideRunner database or QuPath GeoJSON.
 
     Args:
-        db: A :class:`wsi2rek.annotations.SlideRunnerDB`, or the path of one (opened
+        db: An annotation source (:class:`wsi2rek.annotations.SlideRunnerDB`,
+            :class:`wsi2rek.annotations.QuPathGeoJSON`), or the path of either (opened
             read-only and closed again).
         slide: Slide file name (or uid) in the database.
         label_map: A :class:`~wsi2rek.labels.LabelMap`, ``{label: [class ids]}`` such as
@@ -362,9 +363,9 @@ def ground_truth_from_db(
     """
     labels = _label_map(label_map)
     if isinstance(db, str | Path):
-        from wsi2rek.annotations import SlideRunnerDB  # noqa: PLC0415 (annotations imports are heavier; only needed for paths)
+        from wsi2rek.annotations import open_annotations  # noqa: PLC0415 (annotations imports are heavier; only needed for paths)
 
-        with SlideRunnerDB(db) as opened:
+        with open_annotations(db) as opened:
             return ground_truth_from_db(opened, slide, labels, include_deleted=include_deleted)
     labels.check(db.classes(), source=str(getattr(db, "path", "the database")))
     annotations = db.annotations(slide=slide, include_deleted=include_deleted)

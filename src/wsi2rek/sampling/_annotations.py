@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
@@ -27,7 +28,8 @@ class AnnotationObjects:
     """What a slide's annotations become (see :func:`annotation_objects`).
 
     Attributes:
-        objects: Labelled boxes, clipped to the slide, ordered by annotation uid.
+        objects: Labelled boxes, clipped to the slide, ordered by geometry (points,
+            kind, label), not by uid or storage order.
         rois: Regions of interest (AREA/POLYGON annotations of the ROI class), or None
             when no ROI class was asked for.
         skipped: Annotations that could not be used, with reasons.
@@ -56,6 +58,11 @@ def _degenerate(ann: Annotation) -> str | None:
     if ann.kind == AnnotationKind.POLYGON and _polygon_area(ann) == 0:
         return f"its {len(ann.points)} points enclose no area"
     return None
+
+
+def _canonical(ann: Annotation, labels: LabelMap) -> tuple[Any, ...]:
+    name = labels.label_for(ann.label) or ""
+    return (tuple((p.x, p.y) for p in ann.points), int(ann.kind), name, ann.uid)
 
 
 def annotation_objects(
@@ -96,7 +103,10 @@ def annotation_objects(
     rois: list[Roi] | None = [] if roi_class is not None else None
     skipped: list[Skip] = []
     ignored: Counter[str] = Counter()
-    for ann in sorted(annotations, key=lambda a: a.uid):
+    # Storage order differs between sources (QuPath groups points by class, SlideRunner
+    # orders by row id), and so do ids: walk the objects in an order of geometry and label
+    # name, so the same objects give the same plan from any source.
+    for ann in sorted(annotations, key=lambda a: _canonical(a, labels)):
         is_roi = rois is not None and ann.label == roi_class and ann.kind in _REGIONS
         label = None if is_roi else labels.label_for(ann.label)
         if not is_roi and label is None:

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from wsi2rek.annotations import Annotation, SlideRecord, SlideRunnerDB
+from wsi2rek.annotations import Annotation, AnnotationSource, SlideRecord, open_annotations
 from wsi2rek.annotations._types import DEFAULT_SPOT_RADIUS_PX
 from wsi2rek.errors import SamplingError, SkippedAnnotationWarning, Wsi2RekError
 from wsi2rek.labels import LabelMap
@@ -72,7 +72,7 @@ class _SlideInfo:
 
 
 def _records(
-    db: SlideRunnerDB,
+    db: AnnotationSource,
     slides: str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]],
     slides_in: Sequence[str] | None,
 ) -> tuple[list[tuple[SlideRecord, Path | None]], set[int]]:
@@ -144,7 +144,7 @@ def _open_slides(
     return infos
 
 
-def _test_names(db: SlideRunnerDB, test_slides: Sequence[str] | None) -> list[str] | None:
+def _test_names(db: AnnotationSource, test_slides: Sequence[str] | None) -> list[str] | None:
     if test_slides is None:
         return None
     if isinstance(test_slides, str):
@@ -192,7 +192,7 @@ def _check_options(
 
 
 def _load_annotations(
-    db: SlideRunnerDB, record: SlideRecord
+    db: AnnotationSource, record: SlideRecord
 ) -> tuple[list[Annotation], list[Skip]]:
     with warnings.catch_warnings():
         # The reader's skips are turned into counted plan skips below instead.
@@ -227,7 +227,7 @@ def _merge_counts(target: Counter[str], source: Mapping[str, int]) -> None:
 
 
 def plan_dataset(
-    db: SlideRunnerDB | str | os.PathLike[str],
+    db: AnnotationSource | str | os.PathLike[str],
     slides: str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]],
     labels: LabelMap | Mapping[str, Sequence[int]],
     *,
@@ -254,7 +254,9 @@ def plan_dataset(
         ... )
 
     Args:
-        db: A :class:`~wsi2rek.annotations.SlideRunnerDB` or the path of one.
+        db: The annotations: a :class:`~wsi2rek.annotations.SlideRunnerDB`, a
+            :class:`~wsi2rek.annotations.QuPathGeoJSON`, or the path of either (a
+            ``.sqlite`` file, a ``.geojson`` file or a folder of them).
         slides: A folder holding the slide files (matched to the database's file names,
             base name, case-insensitive; database slides without a file are skipped with
             reason ``"slide_missing"``), or a mapping of database slide name -> file
@@ -290,14 +292,14 @@ def plan_dataset(
             outside the label map, ...), a slide without MPP with ``spot_radius_um``, or
             an explicitly named slide whose file is missing or unreadable.
     """
-    if isinstance(db, SlideRunnerDB):
+    if not isinstance(db, str | os.PathLike):
         return _plan(
             db, slides, labels, sampler=sampler, background=background,
             test_slides=test_slides, test_fraction=test_fraction,
             spot_radius_px=spot_radius_px, spot_radius_um=spot_radius_um,
             seed=seed, slides_in=slides_in,
         )  # fmt: skip
-    with SlideRunnerDB(db) as opened:
+    with open_annotations(db) as opened:
         return _plan(
             opened, slides, labels, sampler=sampler, background=background,
             test_slides=test_slides, test_fraction=test_fraction,
@@ -307,7 +309,7 @@ def plan_dataset(
 
 
 def _plan(
-    db: SlideRunnerDB,
+    db: AnnotationSource,
     slides: str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]],
     labels: LabelMap | Mapping[str, Sequence[int]],
     *,
@@ -447,7 +449,7 @@ def _plan(
 
 def _params(
     *,
-    db: SlideRunnerDB,
+    db: AnnotationSource,
     labels: LabelMap,
     sampler: ObjectSampler | GridSampler,
     background: BackgroundSampler | None,
