@@ -27,13 +27,14 @@ from typing import Any
 import attrs
 
 from wsi2rek.errors import LabelMapError
+from wsi2rek.rekognition import QUOTA
 
 __all__ = ["MAX_LABELS", "MAX_LABEL_LENGTH", "LabelMap"]
 
-#: Rekognition's limit on the length of a label name.
-MAX_LABEL_LENGTH = 256
+#: Rekognition's limit on the length of a label name (see :mod:`wsi2rek.rekognition`).
+MAX_LABEL_LENGTH = QUOTA.max_label_length
 #: Rekognition's limit on the number of unique labels in a manifest.
-MAX_LABELS = 250
+MAX_LABELS = QUOTA.max_labels
 
 
 def _class_id(value: object, label: str) -> int:

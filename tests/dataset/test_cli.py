@@ -125,7 +125,8 @@ def test_validate_reports_errors_with_exit_code_1(
     assert report["ok"] is False
     assert [(e["line"], e["code"]) for e in report["errors"]] == [
         (1, "ERROR_NO_LABEL_ATTRIBUTES"),
-        (0, "ERROR_TOO_MANY_RECORDS_IN_ERROR"),
+        (0, "ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST"),
+        (0, "ERROR_MANIFEST_TOO_FEW_LABELS"),
     ]
     assert main(["validate", str(manifest)]) == 1
     assert "line 1: ERROR_NO_LABEL_ATTRIBUTES" in capsys.readouterr().out
@@ -143,3 +144,33 @@ def test_preview_of_a_non_dataset_folder(
 ) -> None:
     assert main(["preview", str(tmp_path)]) == 2
     assert "plan.json" in capsys.readouterr().err
+
+
+def test_validate_a_dataset_folder_as_a_pair(
+    inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ds"
+    assert main([*_build(inputs, out), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is True
+    assert set(data) == {"ok", "folder", "train", "test"}
+    # put a training image into the test manifest: the pair rule fires on its line
+    train_lines = (out / "train.manifest").read_text(encoding="utf-8").splitlines()
+    test_text = (out / "test.manifest").read_text(encoding="utf-8")
+    (out / "test.manifest").write_text(test_text + train_lines[0] + "\n", encoding="utf-8")
+    n = len(test_text.splitlines()) + 1
+    assert main(["validate", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert f"line {n}: WSI2REK_TRAIN_TEST_OVERLAP" in text
+    assert "also in the training manifest (line 1)" in text
+
+
+def test_validate_a_folder_without_manifests_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "has no train.manifest" in err
+    assert len(err.strip().splitlines()) == 1

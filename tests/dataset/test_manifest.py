@@ -65,8 +65,8 @@ def test_write_then_read_round_trips_and_detects_the_attribute(tmp_path: Path) -
 
 def test_read_keeps_going_past_bad_lines(tmp_path: Path) -> None:
     path = tmp_path / "bad.manifest"
-    good = _line().dumps()
-    path.write_text(f'{good}\nnot json\n{{"source-ref": "x.png"}}\n{good}\n')
+    good, other = _line().dumps(), _line(source_ref="images/train/b.png").dumps()
+    path.write_text(f'{good}\nnot json\n{{"source-ref": "x.png"}}\n{other}\n')
     manifest = Manifest.read(path)
     assert len(manifest.lines) == 2
     assert len(manifest) == 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ LINE_CASES: list[tuple[str, Callable[[Line], None], str]] = [
     (
         "aspect over 20:1",
         _set("bounding-box/image_size/0", {"width": 1300, "height": 64, "depth": 3}),
-        "ERROR_INVALID_IMAGE_DIMENSION",
+        "ERROR_INVALID_IMAGE",
     ),
     (
         "size differs from file",
@@ -173,8 +174,25 @@ def folder(tmp_path: Path) -> Path:
 
 
 def _write(folder: Path, lines: Sequence[Line | str], name: str = "m.manifest") -> Path:
+    """Write ``lines``; repeated ``img.png`` references become copies img1.png, img2.png...
+
+    The guide forbids referencing one image twice in a dataset, so the cases that repeat
+    a good line get one image file per line (except in the duplicate tests, which write
+    their text themselves).
+    """
     path = folder / name
-    path.write_text("".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines))
+    texts = []
+    seen = 0
+    for x in lines:
+        item = x
+        if isinstance(x, dict) and x.get("source-ref") == "img.png":
+            seen += 1
+            if seen > 1:
+                item = copy.deepcopy(x)
+                item["source-ref"] = f"img{seen}.png"
+                shutil.copyfile(folder / "img.png", folder / item["source-ref"])
+        texts.append(item if isinstance(item, str) else json.dumps(item))
+    path.write_text("".join(t + "\n" for t in texts))
     return path
 
 
@@ -223,7 +241,8 @@ def test_image_over_15_mb_via_limit(folder: Path) -> None:
     report = Manifest.read(path).validate(limits=Limits(max_image_bytes=100))
     assert [i.code for i in report.errors] == [
         "ERROR_INVALID_IMAGE",
-        "ERROR_TOO_MANY_RECORDS_IN_ERROR",  # the only line is invalid
+        "ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST",  # the only line is invalid (not terminal)
+        "ERROR_MANIFEST_TOO_FEW_LABELS",  # so no label is left
     ]
     assert "bytes" in report.errors[0].message
 
@@ -235,7 +254,12 @@ def test_s3_images_are_not_fetched(folder: Path) -> None:
 
 WHOLE_FILE_CASES: list[tuple[str, list[Line | str], Limits, str]] = [
     ("size", [good_line()], Limits(max_manifest_bytes=100), "ERROR_MANIFEST_SIZE_TOO_LARGE"),
-    ("rows", [good_line()] * 2, Limits(max_rows=1), "ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM"),
+    (
+        "rows",
+        [good_line()] * 2,
+        Limits(max_manifest_lines=1),
+        "ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM",
+    ),
     ("invalid share", [good_line()] * 3 + ["{"], Limits(), "ERROR_TOO_MANY_RECORDS_IN_ERROR"),
     (
         "buckets",
@@ -243,7 +267,7 @@ WHOLE_FILE_CASES: list[tuple[str, list[Line | str], Limits, str]] = [
         Limits(),
         "ERROR_IMAGES_IN_MULTIPLE_S3_BUCKETS",
     ),
-    ("empty", [], Limits(), "ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT"),
+    ("empty", [], Limits(), "ERROR_EMPTY_MANIFEST"),
 ]
 
 
@@ -272,21 +296,33 @@ def test_too_many_labels(folder: Path) -> None:
     assert len(report.labels) == 252
 
 
-def _labelled(name: str) -> Line:
-    line = good_line()
+def _labelled(name: str, ref: str = "img.png") -> Line:
+    line = good_line(ref)
     _meta(line)["class-map"] = {"0": name}
     return line
 
 
-def test_test_labels_must_overlap_training_labels(folder: Path) -> None:
-    train = _write(folder, [_labelled("a")], "train.manifest")
-    for n, names in enumerate([("b", "c"), ("b", "c", "a")]):  # 0 % and 33 % shared
-        test = _write(folder, [_labelled(x) for x in names], f"test{n}.manifest")
-        report = validate_manifest(test, train=train)
-        codes = [(i.line, i.code) for i in report.errors]
-        assert codes == [(0, "ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP")]
-    shared = _write(folder, [_labelled("a"), _labelled("b")], "test3.manifest")
-    assert validate_manifest(shared, train=train).ok  # 50 % is enough
+def test_label_overlap_follows_the_guides_formula(folder: Path) -> None:
+    """md-create-manifest-file-validation-rules: "Overlaps are (common labels between test
+    and train)/(train labels)" and "At least 50% overlap in the labels" is an error."""
+    for name in ("t1.png", "t2.png", "t3.png"):
+        shutil.copyfile(folder / "img.png", folder / name)
+    train = _write(
+        folder,
+        [_labelled("a", "t1.png"), _labelled("b", "t2.png"), _labelled("c", "t3.png")],
+        "train.manifest",
+    )
+    # test {a}: 1 of 3 training labels (33 %): an error, although 100 % of test labels
+    # are training labels (the prose's reading)
+    test = _write(folder, [_labelled("a")], "test0.manifest")
+    report = validate_manifest(test, train=train)
+    assert [(i.line, i.code) for i in report.errors] == [
+        (0, "ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP")
+    ]
+    assert "(common labels)/(train labels)" in report.errors[0].message
+    # test {a, b, x}: 2 of 3 training labels (67 %): fine, although one test label is new
+    test = _write(folder, [_labelled(x) for x in ("a", "b", "x")], "test1.manifest")
+    assert validate_manifest(test, train=train).ok
 
 
 def test_one_bad_box_among_good_ones_is_not_a_line_without_valid_annotations(

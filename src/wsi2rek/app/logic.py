@@ -12,7 +12,6 @@ import io
 import json
 import math
 import os
-import re
 import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,6 +26,7 @@ from wsi2rek.detection import Detection, RGBImage
 from wsi2rek.errors import Wsi2RekError
 from wsi2rek.geometry import Box, Point
 from wsi2rek.inference import label_color, to_geojson, write_csv
+from wsi2rek.rekognition import MODEL_ARN, PROJECT_ARN, QUOTA
 
 __all__ = [
     "ACCEPTED_FORMATS",
@@ -71,7 +71,7 @@ MAX_PIXELS_ENV: Final = "WSI2REK_APP_MAX_MEGAPIXELS"
 DEFAULT_MAX_UPLOAD_MB: Final = 20
 DEFAULT_MAX_MEGAPIXELS: Final = 40.0
 #: Largest slide region the app reads at once: Rekognition's 4096 px image side limit.
-MAX_REGION_SIZE: Final = 4096
+MAX_REGION_SIZE: Final = QUOTA.max_image_side
 
 #: Pillow format names the app accepts, with their MIME types.
 ACCEPTED_FORMATS: Final[Mapping[str, str]] = {"PNG": "image/png", "JPEG": "image/jpeg"}
@@ -84,14 +84,9 @@ SLIDE_SUFFIXES: Final = frozenset(
     }
 )  # fmt: skip
 
-# botocore's own pattern for DetectCustomLabels' ProjectVersionArn (rekognition 2016-06-27).
-_MODEL_ARN = re.compile(
-    r"^arn:[a-z\d-]+:rekognition:[a-z\d-]+:\d{12}:project/[a-zA-Z0-9_.\-]{1,255}"
-    r"/version/[a-zA-Z0-9_.\-]{1,255}/[0-9]+$"
-)
-_PROJECT_ARN = re.compile(
-    r"^arn:[a-z\d-]+:rekognition:[a-z\d-]+:\d{12}:project/[a-zA-Z0-9_.\-]{1,255}/[0-9]+$"
-)
+# One owner for the service's rules: the ARN patterns and image limits.
+_MODEL_ARN = MODEL_ARN
+_PROJECT_ARN = PROJECT_ARN
 _ARN_SHAPE = "arn:aws:rekognition:REGION:ACCOUNT:project/PROJECT/version/VERSION/TIMESTAMP"
 
 # --- errors -----------------------------------------------------------------------------
@@ -330,10 +325,11 @@ def model_image_problem(width: int, height: int) -> str | None:
 
     Rekognition Custom Labels handles images from 64 x 64 to 4096 x 4096 pixels.
     """
-    if width < 64 or height < 64:
+    low = QUOTA.min_image_side
+    if width < low or height < low:
         return (
             f"The image is {width} x {height} px; a Custom Labels model needs at least "
-            "64 x 64 px. Upload a larger image"
+            f"{low} x {low} px. Upload a larger image"
         )
     if width > MAX_REGION_SIZE or height > MAX_REGION_SIZE:
         return (

@@ -24,11 +24,12 @@ from PIL import Image
 from wsi2rek.detection import Detection
 from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Box
+from wsi2rek.rekognition import DETECT_MAX_IMAGE_BYTES, QUOTA
 
 __all__ = ["MAX_IMAGE_BYTES", "EncodedImage", "ImageInput", "encode_image", "to_detection"]
 
 #: The largest image payload sent to ``DetectCustomLabels`` (4 MB per the guide).
-MAX_IMAGE_BYTES = 4 * 1024 * 1024
+MAX_IMAGE_BYTES = DETECT_MAX_IMAGE_BYTES
 
 ImageInput = str | os.PathLike[str] | bytes | Image.Image | NDArray[np.uint8]
 """What :meth:`CustomLabelsModel.detect` accepts: a PNG/JPEG path, encoded bytes, a PIL
@@ -68,7 +69,7 @@ def _fit(image: Image.Image, limit: int) -> tuple[bytes, str]:
             jpeg = _encode(current, "JPEG", quality)
             if len(jpeg) <= limit:
                 return jpeg, "JPEG"
-        if min(current.size) <= 64:
+        if min(current.size) <= QUOTA.min_image_side:
             raise ParameterError(
                 f"cannot encode the image under {limit} bytes even at "
                 f"{current.size[0]}x{current.size[1]} px"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Collection
 from pathlib import Path
 
-from wsi2rek._json import dumps
+from wsi2rek._jsonl import dumps_line, parse_line, split_lines
 from wsi2rek.errors import ManifestError
 
 __all__ = ["atomic_write_text", "rewrite_manifest"]
@@ -22,6 +21,9 @@ def rewrite_manifest(
     known: Collection[str] | None = None,
 ) -> str:
     """Rewrite every relative ``source-ref`` of a manifest to ``base_uri + "/" + ref``.
+
+    Lines are split on newline characters only (the manifest writer's rule): a label or
+    slide name holding U+2028, U+2029 or U+0085 stays on its line, and is written escaped.
 
     Args:
         text: The manifest (JSON lines).
@@ -39,19 +41,17 @@ def rewrite_manifest(
     """
     base = base_uri.rstrip("/")
     out: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
+        record, reason = parse_line(line)
+        if reason is not None:
             raise ManifestError(
-                f"{path}:{number}: not valid JSON ({exc.msg}); rebuild the dataset or run "
-                "`wsi2rek validate`",
+                f"{path}:{number}: {reason}; rebuild the dataset or run `wsi2rek validate`",
                 path=path,
                 line=number,
                 code="ERROR_INVALID_JSON_LINE",
-            ) from exc
+            )
         ref = record.get("source-ref") if isinstance(record, dict) else None
         if not isinstance(ref, str):
             raise ManifestError(
@@ -81,9 +81,7 @@ def rewrite_manifest(
                     code="ERROR_INVALID_SOURCE_REF_FORMAT",
                 )
             record["source-ref"] = f"{base}/{relative}"
-        out.append(
-            dumps(record, what=f"{path}:{number}", ensure_ascii=False, separators=(",", ":"))
-        )
+        out.append(dumps_line(record, what=f"{path}:{number}"))
     return "".join(f"{line}\n" for line in out)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
@@ -38,6 +37,7 @@ from wsi2rek.aws._images import ImageInput, encode_image, to_detection
 from wsi2rek.aws._running import ensure_stopped, signals_raise_system_exit
 from wsi2rek.detection import Detection
 from wsi2rek.errors import AwsError, ParameterError
+from wsi2rek.rekognition import MODEL_ARN
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
@@ -46,11 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["CustomLabelsModel"]
 
 _log = logging.getLogger("wsi2rek.aws")
-
-_VERSION_ARN = re.compile(
-    r"^(?P<prefix>arn:[\w-]+:rekognition:[\w-]+:\d{12}:project)/(?P<project>[^/]+)"
-    r"/version/(?P<version>[^/]+)/\d+$"
-)
 
 
 # --- the model -------------------------------------------------------------------------------
@@ -81,7 +76,7 @@ class CustomLabelsModel:
         project_arn: str | None = None,
         poll_interval: float = 30.0,
     ) -> None:
-        match = _VERSION_ARN.match(arn)
+        match = MODEL_ARN.match(arn)
         if match is None:
             raise ParameterError(
                 "expected a Custom Labels model ARN like arn:aws:rekognition:us-east-1:"

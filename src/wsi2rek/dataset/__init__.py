@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from wsi2rek.dataset._build import DATASET_FORMAT, build_dataset, manifest_line
     from wsi2rek.dataset._coco import export_coco
     from wsi2rek.dataset._encode import ImageOptions, encode_image
+    from wsi2rek.dataset._imageinfo import image_info
+    from wsi2rek.dataset._linecheck import Issue
     from wsi2rek.dataset._manifest import (
-        DEFAULT_ATTRIBUTE,
         DEFAULT_CREATION_DATE,
         BoxRecord,
         Manifest,
@@ -26,10 +27,11 @@ if TYPE_CHECKING:
     from wsi2rek.dataset._preview import scale_bar, write_previews
     from wsi2rek.dataset._summary import DatasetSummary
     from wsi2rek.dataset._validate import (
-        Issue,
+        DEFAULT_ATTRIBUTE,
+        DatasetReport,
         Limits,
         ValidationReport,
-        image_info,
+        validate_dataset,
         validate_manifest,
     )
 
@@ -38,6 +40,7 @@ __all__ = [
     "DEFAULT_ATTRIBUTE",
     "DEFAULT_CREATION_DATE",
     "BoxRecord",
+    "DatasetReport",
     "DatasetSummary",
     "ImageOptions",
     "Issue",
@@ -51,6 +54,7 @@ __all__ = [
     "image_info",
     "manifest_line",
     "scale_bar",
+    "validate_dataset",
     "validate_manifest",
     "write_previews",
 ]
@@ -60,19 +64,21 @@ __getattr__, __dir__ = lazy_exports(
     {
         "BoxRecord": "wsi2rek.dataset._manifest",
         "DATASET_FORMAT": "wsi2rek.dataset._build",
-        "DEFAULT_ATTRIBUTE": "wsi2rek.dataset._manifest",
+        "DEFAULT_ATTRIBUTE": "wsi2rek.dataset._validate",
         "DEFAULT_CREATION_DATE": "wsi2rek.dataset._manifest",
         "DatasetSummary": "wsi2rek.dataset._summary",
         "ImageOptions": "wsi2rek.dataset._encode",
-        "Issue": "wsi2rek.dataset._validate",
+        "Issue": "wsi2rek.dataset._linecheck",
         "Limits": "wsi2rek.dataset._validate",
         "Manifest": "wsi2rek.dataset._manifest",
         "ManifestLine": "wsi2rek.dataset._manifest",
         "ValidationReport": "wsi2rek.dataset._validate",
+        "DatasetReport": "wsi2rek.dataset._validate",
+        "validate_dataset": "wsi2rek.dataset._validate",
         "build_dataset": "wsi2rek.dataset._build",
         "encode_image": "wsi2rek.dataset._encode",
         "export_coco": "wsi2rek.dataset._coco",
-        "image_info": "wsi2rek.dataset._validate",
+        "image_info": "wsi2rek.dataset._imageinfo",
         "manifest_line": "wsi2rek.dataset._build",
         "validate_manifest": "wsi2rek.dataset._validate",
         "write_previews": "wsi2rek.dataset._preview",

@@ -44,7 +44,7 @@ from wsi2rek.dataset._manifest import (
     atomic_write_text,
 )
 from wsi2rek.dataset._summary import DatasetSummary
-from wsi2rek.dataset._validate import Limits, ValidationReport
+from wsi2rek.dataset._validate import ValidationReport
 from wsi2rek.dataset._worker import SlideCache, Window, init_worker, run_batch
 from wsi2rek.errors import (
     DatasetError,
@@ -52,6 +52,7 @@ from wsi2rek.errors import (
     SamplingError,
     SlideNotFoundError,
 )
+from wsi2rek.rekognition import QUOTA, Quota
 from wsi2rek.sampling._plan import SPLITS, PatchPlan, PatchSpec, Skip
 
 __all__ = ["DATASET_FORMAT", "build_dataset", "manifest_line"]
@@ -137,22 +138,21 @@ def _dedupe(patches: Sequence[PatchSpec]) -> tuple[list[PatchSpec], list[Skip]]:
     return kept, skips
 
 
-def _check_plan(plan: PatchPlan, patches: Sequence[PatchSpec], limits: Limits) -> None:
+def _check_plan(plan: PatchPlan, patches: Sequence[PatchSpec], limits: Quota) -> None:
     labels = set(plan.labels)
     for p in patches:
         w, h = p.size
-        if not (
-            limits.min_side <= w <= limits.max_side and limits.min_side <= h <= limits.max_side
-        ):
+        lo, hi = limits.min_image_side, limits.max_image_side
+        if not (lo <= w <= hi and lo <= h <= hi):
             raise SamplingError(
-                f"patch {p.name} is {w} x {h} px; Rekognition needs {limits.min_side} to "
-                f"{limits.max_side} px per side (choose another patch size)",
+                f"patch {p.name} is {w} x {h} px; Rekognition needs {lo} to {hi} px per side "
+                "(choose another patch size)",
                 slide=p.slide,
             )
-        if max(w, h) > limits.max_aspect * min(w, h):
+        if max(w, h) > limits.max_aspect_ratio * min(w, h):
             raise SamplingError(
                 f"patch {p.name} is {w} x {h} px; the aspect ratio must be at most "
-                f"{limits.max_aspect:g}:1",
+                f"{limits.max_aspect_ratio:g}:1",
                 slide=p.slide,
             )
         for b in p.boxes:
@@ -523,7 +523,7 @@ def build_dataset(
             path=out,
         )
     patches, dupes = _dedupe(plan.patches)
-    _check_plan(plan, patches, Limits())
+    _check_plan(plan, patches, QUOTA)
     date = _creation_date(plan, creation_date)
     fingerprint = plan.fingerprint()
     key = build_key(

@@ -21,22 +21,29 @@ Rekognition would use and its 1-based line number.
 
 from __future__ import annotations
 
-import json
+import io
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
-from wsi2rek._json import dumps
+from wsi2rek._jsonl import RawLine, dumps_line, iter_raw_lines, parse_line
+from wsi2rek.dataset._linecheck import OBJECT_DETECTION
+from wsi2rek.dataset._validate import (
+    DEFAULT_ATTRIBUTE,
+    Limits,
+    ValidationReport,
+    detect_attribute,
+    train_side,
+    validate_lines,
+)
 from wsi2rek.errors import ManifestError
-
-if TYPE_CHECKING:
-    from wsi2rek.dataset._validate import Limits, ValidationReport
+from wsi2rek.rekognition import QUOTA, Code
 
 __all__ = [
-    "DEFAULT_ATTRIBUTE",
+    "DEFAULT_ATTRIBUTE",  # re-exported from _validate
     "DEFAULT_CREATION_DATE",
     "BoxRecord",
     "Manifest",
@@ -45,13 +52,9 @@ __all__ = [
     "atomic_write_text",
 ]
 
-#: The label attribute name the AWS blog (and wsi2rek by default) uses.
-DEFAULT_ATTRIBUTE = "bounding-box"
 #: The fixed ``creation-date`` written when neither the caller nor the plan gives one, so
 #: that the same plan always gives byte-identical manifests.
 DEFAULT_CREATION_DATE = "2000-01-01T00:00:00.000000"
-#: The only use case wsi2rek writes.
-OBJECT_DETECTION = "groundtruth/object-detection"
 
 #: ``(class_id, left, top, width, height)`` in integer pixels of the image frame.
 BoxRecord = tuple[int, int, int, int, int]
@@ -139,12 +142,7 @@ class ManifestLine:
 
     def dumps(self, attribute: str = DEFAULT_ATTRIBUTE) -> str:
         """This line as compact JSON text (no newline)."""
-        return dumps(
-            self.to_json(attribute),
-            what=f"the manifest line of {self.source_ref}",
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
+        return dumps_line(self.to_json(attribute), what=f"the manifest line of {self.source_ref}")
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -200,21 +198,6 @@ def _line_tuple(lines: Iterable[ManifestLine]) -> tuple[ManifestLine, ...]:
     return tuple(lines)
 
 
-def _detect_attribute(texts: Sequence[str]) -> str:
-    """The label attribute of the first line that has one with a ``-metadata`` twin."""
-    for text in texts:
-        try:
-            data = json.loads(text)
-        except ValueError:
-            continue
-        if not isinstance(data, dict):
-            continue
-        for key in data:
-            if key != "source-ref" and not key.endswith("-metadata") and f"{key}-metadata" in data:
-                return str(key)
-    return DEFAULT_ATTRIBUTE
-
-
 @attrs.frozen
 class Manifest:
     """A Ground Truth object-detection manifest.
@@ -231,6 +214,7 @@ class Manifest:
         source_lines: The raw text of every line of the file (when read), blank lines
             included, so line numbers match the file.
         size_bytes: Size of the file in bytes (when read).
+        unreadable: Line number -> the line, for lines that are not UTF-8 or too long.
     """
 
     lines: tuple[ManifestLine, ...] = attrs.field(converter=_line_tuple)
@@ -238,40 +222,47 @@ class Manifest:
     path: Path | None = None
     source_lines: tuple[str, ...] | None = None
     size_bytes: int | None = None
+    unreadable: Mapping[int, RawLine] = attrs.field(factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.source_lines) if self.source_lines is not None else len(self.lines)
 
     @classmethod
     def read(cls, path: str | Path, *, attribute: str | None = None) -> Manifest:
-        """Read a manifest file; the attribute name is detected when not given.
+        r"""Read a manifest file; the attribute name is detected when not given.
+
+        Lines are split on ``\n`` only. A line that is not UTF-8 or not an
+        object-detection line is left out of :attr:`lines` (its text is kept for
+        :meth:`validate`, which reports it with its line number); the file is never
+        refused for one bad line.
 
         Raises:
-            ManifestError: The file cannot be read or is not UTF-8 text
+            ManifestError: The file cannot be read
                 (code ``ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT``).
         """
         p = Path(path)
         try:
             raw = p.read_bytes()
-            text = raw.decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise ManifestError(
-                f"cannot read manifest {p}: {exc}. Expected a UTF-8 JSON-lines file.",
+                f"cannot read manifest {p}: {exc.strerror or exc}. Expected a UTF-8 "
+                "JSON-lines file.",
                 path=p,
-                code="ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
+                code=Code.ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT,
             ) from exc
-        texts = text.splitlines()
-        attr = attribute if attribute is not None else _detect_attribute(texts)
+        rows = tuple(iter_raw_lines(io.BytesIO(raw), QUOTA.max_line_chars))
+        attr = attribute if attribute is not None else detect_attribute(r.text for r in rows)
         parsed: list[ManifestLine] = []
-        for number, line_text in enumerate(texts, start=1):
-            try:
-                data = json.loads(line_text)
-                if isinstance(data, dict):
-                    parsed.append(ManifestLine.from_json(data, attr, line=number))
-            except (ValueError, ManifestError):
-                # Recorded by validate(), which re-reads source_lines with exact codes.
-                continue
-        return cls(parsed, attr, p, tuple(texts), len(raw))
+        for row in rows:
+            data = parse_line(row.text)[0] if row.text is not None else None
+            if isinstance(data, dict):
+                try:
+                    parsed.append(ManifestLine.from_json(data, attr, line=row.number))
+                except ManifestError:
+                    continue  # reported by validate() with the exact code
+        texts = tuple(r.text if r.text is not None else "" for r in rows)
+        unreadable = {r.number: r for r in rows if r.text is None}
+        return cls(parsed, attr, p, texts, len(raw), unreadable)
 
     def dumps(self) -> str:
         """The whole manifest as text, one line per :class:`ManifestLine`, newline-ended."""
@@ -281,6 +272,20 @@ class Manifest:
         """Write the manifest to ``path`` atomically (temporary name, then rename)."""
         atomic_write_text(path, self.dumps())
 
+    def _rows(self) -> Iterable[RawLine]:
+        texts = self.source_lines
+        if texts is None:
+            texts = tuple(line.dumps(self.attribute) for line in self.lines)
+        for n, text in enumerate(texts, start=1):
+            yield self.unreadable.get(n) or RawLine(n, text, None, len(text))
+
+    def _size(self) -> int:
+        if self.size_bytes is not None:
+            return self.size_bytes
+        if self.source_lines is not None:
+            return sum(len(t.encode("utf-8")) + 1 for t in self.source_lines)
+        return len(self.dumps().encode("utf-8"))
+
     def validate(
         self,
         *,
@@ -289,42 +294,52 @@ class Manifest:
         train: Manifest | None = None,
         limits: Limits | None = None,
         distribute: bool = False,
+        test: bool = False,
     ) -> ValidationReport:
         """Check every rule Rekognition applies that can be checked locally.
 
         Args:
-            check_images: Also open each local image (existence, PNG/JPEG magic bytes, file
+            check_images: Also open each local image (existence, PNG/JPEG header, file
                 size, real dimensions). ``s3://`` images are never fetched.
             base_dir: Folder that relative ``source-ref`` paths are relative to (default:
                 the manifest's folder, or the current directory for in-memory manifests).
-            train: The training manifest, when this one is a test manifest: its labels
-                must overlap the training labels by at least 50 %.
+            train: The training manifest, when this one is a test manifest: the
+                guide's label overlap ((common labels)/(train labels) >= 50 %) and the
+                absence of shared images are checked, and the test quota applies.
             limits: Quotas to check against (default: Rekognition's).
             distribute: This training manifest will be split by Rekognition
                 (``distribute_dataset_entries``): every label needs two or more images.
+            test: This is a test manifest (implied by ``train``): at most 1,000 images
+                per label.
 
         Returns:
             A :class:`ValidationReport`; ``ok`` is False when any error was found.
         """
-        from wsi2rek.dataset._validate import validate_texts  # noqa: PLC0415  (import cycle)
-
-        texts = self.source_lines
-        if texts is None:
-            texts = tuple(line.dumps(self.attribute) for line in self.lines)
-        size = self.size_bytes
-        if size is None:
-            size = sum(len(t.encode("utf-8")) + 1 for t in texts)
         if base_dir is None:
             base_dir = self.path.parent if self.path is not None else Path.cwd()
-        train_labels = None
+        root = Path(base_dir)
+        side = None
         if train is not None:
-            train_labels = train.validate(check_images=False).labels
-        return validate_texts(
-            texts,
+            train_root = train.path.parent if train.path is not None else root
+            side = train_side(
+                *validate_lines(
+                    train._rows(),
+                    attribute=train.attribute,
+                    size_bytes=train._size(),
+                    base_dir=None,
+                    ref_root=train_root,
+                    limits=limits,
+                )
+            )
+        report, _ = validate_lines(
+            self._rows(),
             attribute=self.attribute,
-            size_bytes=size,
-            base_dir=Path(base_dir) if check_images else None,
-            train_labels=train_labels,
+            size_bytes=self._size(),
+            base_dir=root if check_images else None,
+            ref_root=root,
+            train=side,
+            test=test,
             limits=limits,
             distribute=distribute,
         )
+        return report

@@ -1,71 +1,50 @@
 """Local validation of object-detection manifests against Rekognition's rules.
 
-Every check that Rekognition Custom Labels applies and that can be done without AWS is
-here, reported with the code the service would use (``ERROR_INVALID_BOUNDING_BOX``, ...)
-and the 1-based line number. Whole-file problems (size, row count, labels, share of
-invalid lines, buckets, test/train label overlap) are reported on line 0.
+Every rule of the developer guide that can be checked without AWS is checked here, with
+the code the service uses (or a ``WSI2REK_*`` code where the guide states a rule but
+names no code; see :mod:`wsi2rek.rekognition`, which owns every code and quota) and the
+1-based line number. Whole-file problems are reported on line 0.
+
+Validation is streaming and bounded: the file size is checked before anything is read,
+lines are read one at a time (a line over 100,000 characters is skipped, not read), and
+JSON lines past the 250,000-line quota are counted but not checked, as the service does.
+A broken line (bad UTF-8, bad JSON, absurd nesting or numbers, an image header claiming
+a giant size) is one error on its line; the rest of the file is still validated.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import re
-import struct
+import os
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
-from PIL import Image
 
+from wsi2rek._jsonl import RawLine, iter_raw_lines, parse_line
+from wsi2rek.dataset._imageinfo import image_info
+from wsi2rek.dataset._linecheck import Issue, LineChecker
 from wsi2rek.errors import ManifestError
+from wsi2rek.rekognition import QUOTA, TERMINAL_CONTENT_CODES, Code, Quota
 
-__all__ = ["Issue", "Limits", "ValidationReport", "image_info", "validate_manifest"]
+__all__ = [
+    "DatasetReport",
+    "Issue",
+    "Limits",
+    "ValidationReport",
+    "detect_attribute",
+    "image_info",
+    "validate_dataset",
+    "validate_lines",
+    "validate_manifest",
+]
 
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-_JPEG_MAGIC = b"\xff\xd8\xff"
-_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>.*[^/])$")
-_OBJECT_DETECTION = "groundtruth/object-detection"
+#: The quotas a validation checks against (an alias of :class:`wsi2rek.rekognition.Quota`).
+Limits = Quota
 
-
-@attrs.frozen
-class Issue:
-    """One problem found by the validator.
-
-    Attributes:
-        line: 1-based line number; 0 for a problem with the whole file.
-        code: The Rekognition error or warning code.
-        message: What is wrong, where, and how to fix it.
-    """
-
-    line: int
-    code: str
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form ``{"line", "code", "message"}``."""
-        return {"line": self.line, "code": self.code, "message": self.message}
-
-
-@attrs.frozen
-class Limits:
-    """Rekognition Custom Labels quotas (see ``REKOGNITION.md``); override only to test."""
-
-    min_side: int = 64
-    max_side: int = 4096
-    max_aspect: float = 20.0
-    max_image_bytes: int = 15 * 1024 * 1024
-    max_boxes: int = 50
-    rescale_side: int = 1280
-    max_label_length: int = 256
-    max_labels: int = 250
-    max_rows: int = 250_000
-    max_manifest_bytes: int = 1024**3
-    max_invalid_fraction: float = 0.20
-    min_label_overlap: float = 0.50
-    min_images_per_label_to_distribute: int = 2
+DEFAULT_ATTRIBUTE = "bounding-box"
+_DETECT_LINES = 1000
 
 
 @attrs.frozen
@@ -80,6 +59,8 @@ class ValidationReport:
         background: Lines without any box: accepted by Rekognition but unused by
             training (pure background patches teach the service nothing).
         invalid_lines: Lines with at least one error (Rekognition drops them).
+        images_per_label: Label name -> number of images (lines without errors) that
+            have at least one box of it (the unit of the test-set quota).
     """
 
     lines: int
@@ -88,6 +69,7 @@ class ValidationReport:
     labels: Mapping[str, int] = attrs.field(factory=dict)
     background: int = 0
     invalid_lines: int = 0
+    images_per_label: Mapping[str, int] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -106,485 +88,345 @@ class ValidationReport:
             "errors": [i.to_dict() for i in self.errors],
             "warnings": [i.to_dict() for i in self.warnings],
             "labels": dict(self.labels),
+            "images_per_label": dict(self.images_per_label),
             "background": self.background,
             "invalid_lines": self.invalid_lines,
         }
 
 
-def image_info(path: Path) -> tuple[str, int, int]:
-    """``(format, width, height)`` of a PNG or JPEG file, read from its header only.
+@attrs.frozen
+class TrainSide:
+    """What a test manifest is checked against: the training labels and images."""
 
-    Raises:
-        ManifestError: The file is neither PNG nor JPEG by its magic bytes, or its
-            header is unreadable (code ``ERROR_INVALID_IMAGE``).
-    """
-    with path.open("rb") as f:
-        head = f.read(32)
-    if head.startswith(_PNG_MAGIC) and head[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", head[16:24])
-        return "png", int(width), int(height)
-    if head.startswith(_JPEG_MAGIC):
-        try:
-            with Image.open(path) as im:
-                return "jpeg", int(im.width), int(im.height)
-        except (OSError, ValueError) as exc:
-            raise ManifestError(
-                f"{path} starts like a JPEG but its header is unreadable: {exc}",
-                path=path,
-                code="ERROR_INVALID_IMAGE",
-            ) from exc
-    raise ManifestError(
-        f"{path} is not a PNG or JPEG file (first bytes {head[:8]!r})",
-        path=path,
-        code="ERROR_INVALID_IMAGE",
-    )
+    labels: frozenset[str]
+    refs: Mapping[str, int]
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _ref_key(ref: str, root: Path | None) -> str:
+    """A comparable form of a ``source-ref``: S3 URIs as is, local paths normalised."""
+    if ref.startswith("s3://") or root is None:
+        return ref
+    return os.path.normpath(root / ref)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+class _Run:
+    """The state of one validation: fed line by line, then finished."""
 
-
-class _LineChecker:
-    """Checks one decoded line; collects issues and the labels of its boxes."""
-
-    def __init__(self, number: int, attribute: str, base_dir: Path | None, limits: Limits) -> None:
-        self.n = number
+    def __init__(
+        self,
+        *,
+        attribute: str,
+        base_dir: Path | None,
+        ref_root: Path | None,
+        quota: Quota,
+        train: TrainSide | None,
+        test: bool,
+    ) -> None:
         self.attribute = attribute
         self.base_dir = base_dir
-        self.limits = limits
+        self.ref_root = ref_root
+        self.quota = quota
+        self.train = train
+        self.test = test or train is not None
         self.errors: list[Issue] = []
         self.warnings: list[Issue] = []
-        self.labels: list[str] = []
-        self.bucket: str | None = None
-        self.background = False
+        self.pair: list[Issue] = []
+        self.labels: Counter[str] = Counter()
+        self.images_per_label: Counter[str] = Counter()
+        self.buckets: set[str] = set()
+        self.refs: dict[str, int] = {}
+        self.lines = self.invalid = self.terminal = self.background = 0
 
-    def error(self, code: str, message: str) -> None:
-        self.errors.append(Issue(self.n, code, f"line {self.n}: {message}"))
-
-    def check(self, data: dict[str, Any]) -> None:
-        ref = self._source_ref(data)
-        attr = self.attribute
-        if attr not in data:
-            others = [k for k in data if k != "source-ref" and not k.endswith("-metadata")]
-            found = f"found keys {others}" if others else "found only 'source-ref'"
-            self.error(
-                "ERROR_NO_LABEL_ATTRIBUTES",
-                f"no label attribute {attr!r} ({found}); add the object-detection attribute "
-                f"{attr!r} and its {attr + '-metadata'!r} twin, or validate with the "
-                "attribute name the file uses",
-            )
-            return
-        size = self._body(data[attr])
-        meta = data.get(f"{attr}-metadata")
-        class_map = self._metadata(meta)
-        if size is None:
-            return
-        width, height = size
-        self._dimensions(width, height)
-        annotations: list[dict[str, Any]] = data[attr]["annotations"]
-        self._boxes(annotations, width, height, class_map)
-        if isinstance(meta, dict) and isinstance(meta.get("objects"), list):
-            self._objects(meta["objects"], len(annotations))
-        if not annotations:
-            self.background = True
-            self.warnings.append(
-                Issue(
-                    self.n,
-                    "WARNING_NO_ANNOTATIONS",
-                    f"line {self.n}: no bounding boxes; Rekognition accepts the image but does "
-                    "not use it for training (background patches are not negatives: give hard "
-                    "negatives a label of their own)",
-                )
-            )
-        if ref is not None and self.base_dir is not None:
-            self._image(ref, width, height)
-
-    def _source_ref(self, data: dict[str, Any]) -> str | None:
-        if "source-ref" not in data:
-            self.error(
-                "ERROR_MISSING_SOURCE_REF",
-                'no \'source-ref\' key; add "source-ref": "s3://bucket/key.png" (or a '
-                "local path before upload)",
-            )
-            return None
-        ref = data["source-ref"]
-        if not isinstance(ref, str) or not ref.strip():
-            self.error(
-                "ERROR_INVALID_SOURCE_REF_FORMAT",
-                f"'source-ref' must be a non-empty string, found {ref!r}",
-            )
-            return None
-        if "://" in ref:
-            m = _S3_URI.match(ref)
-            if m is None:
-                self.error(
-                    "ERROR_INVALID_SOURCE_REF_FORMAT",
-                    f"'source-ref' {ref!r} is not an S3 object URI; expected "
-                    "s3://<bucket>/<key> (or a local path before upload)",
-                )
-                return None
-            self.bucket = m.group("bucket")
-            return None  # never fetched: S3 images are checked by the service
-        return ref
-
-    def _body(self, body: object) -> tuple[int, int] | None:
-        attr = self.attribute
-        how = (
-            f'expected {attr!r}: {{"image_size": [{{"width": W, "height": H, '
-            '"depth": 3}], "annotations": [{"class_id", "left", "top", "width", '
-            '"height"}, ...]}'
-        )
-        if not isinstance(body, dict):
-            self.error("ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT", f"{how}; found {body!r:.80}")
-            return None
-        sizes = body.get("image_size")
-        annotations = body.get("annotations")
-        if (
-            not isinstance(sizes, list)
-            or len(sizes) != 1
-            or not isinstance(sizes[0], dict)
-            or not all(_is_int(sizes[0].get(k)) for k in ("width", "height", "depth"))
-        ):
-            self.error(
-                "ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT",
-                f"bad 'image_size' {sizes!r:.80}; {how}",
-            )
-            return None
-        if not isinstance(annotations, list) or not all(
-            isinstance(a, dict)
-            and all(_is_number(a.get(k)) for k in ("left", "top", "width", "height"))
-            and _is_int(a.get("class_id"))
-            for a in annotations
-        ):
-            self.error(
-                "ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT",
-                f"bad 'annotations' {annotations!r:.80}; {how} with integer class_id and "
-                "numeric pixel coordinates",
-            )
-            return None
-        return int(sizes[0]["width"]), int(sizes[0]["height"])
-
-    def _metadata(self, meta: object) -> dict[str, str] | None:
-        attr = self.attribute
-        required = ("objects", "class-map", "type", "human-annotated", "creation-date")
-        if not isinstance(meta, dict) or any(k not in meta for k in required):
-            missing = [k for k in required if not isinstance(meta, dict) or k not in meta]
-            self.error(
-                "ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT",
-                f"{attr + '-metadata'!r} is missing or lacks {missing}; it needs objects, "
-                "class-map, type, human-annotated and creation-date",
-            )
-            return None
-        ok = True
-        if not isinstance(meta["objects"], list) or not isinstance(meta["class-map"], dict):
-            self.error(
-                "ERROR_INVALID_LABEL_ATTRIBUTE_METADATA_FORMAT",
-                "'objects' must be a list and 'class-map' an object {\"<class_id>\": name}",
-            )
-            ok = False
-        if meta["type"] != _OBJECT_DETECTION:
-            self.error(
-                "ERROR_UNSUPPORTED_USE_CASE_TYPE",
-                f"metadata type is {meta['type']!r}; wsi2rek datasets are object detection: "
-                f'set "type": "{_OBJECT_DETECTION}"',
-            )
-        if not ok:
-            return None
-        class_map = {str(k): v for k, v in meta["class-map"].items()}
-        for key, name in class_map.items():
-            if not isinstance(name, str) or not 1 <= len(name) <= self.limits.max_label_length:
-                self.error(
-                    "ERROR_INVALID_LABEL_NAME_LENGTH",
-                    f"label name of class {key} has length "
-                    f"{len(name) if isinstance(name, str) else 'n/a'} ({str(name)[:40]!r}...); "
-                    f"names must be 1 to {self.limits.max_label_length} characters",
-                )
-        return {k: str(v) for k, v in class_map.items()}
-
-    def _dimensions(self, width: int, height: int) -> None:
-        lim = self.limits
-        problem = None
-        if not (lim.min_side <= width <= lim.max_side and lim.min_side <= height <= lim.max_side):
-            problem = f"each side must be {lim.min_side} to {lim.max_side} px"
-        elif max(width, height) > lim.max_aspect * min(width, height):
-            problem = f"the aspect ratio must be at most {lim.max_aspect:g}:1"
-        if problem:
-            self.error(
-                "ERROR_INVALID_IMAGE_DIMENSION",
-                f"image_size is {width} x {height}; {problem} (choose another patch size)",
-            )
-
-    def _boxes(
-        self,
-        annotations: list[dict[str, Any]],
-        width: int,
-        height: int,
-        class_map: dict[str, str] | None,
-    ) -> None:
-        lim = self.limits
-        if len(annotations) > lim.max_boxes:
-            self.error(
-                "ERROR_TOO_MANY_BOUNDING_BOXES",
-                f"{len(annotations)} bounding boxes; at most {lim.max_boxes} per image "
-                "(use smaller patches in dense regions)",
-            )
-        long_side = max(width, height)
-        scale = lim.rescale_side / long_side if long_side > lim.rescale_side else 1.0
-        bad_boxes = 0
-        for i, a in enumerate(annotations):
-            bad_boxes += self._box(i, a, size=(width, height), scale=scale, class_map=class_map)
-        if annotations and bad_boxes == len(annotations):
-            self.error(
-                "ERROR_NO_VALID_ANNOTATIONS",
-                f"none of the {len(annotations)} bounding boxes is valid (see the errors "
-                "above); Rekognition drops the line",
-            )
-
-    def _box(
-        self,
-        i: int,
-        a: dict[str, Any],
-        *,
-        size: tuple[int, int],
-        scale: float,
-        class_map: dict[str, str] | None,
-    ) -> int:
-        """Check one box; returns 1 when it has an error, else 0."""
-        lim = self.limits
-        width, height = size
-        before = len(self.errors)
-        cid, x, y, w, h = a["class_id"], a["left"], a["top"], a["width"], a["height"]
-        where = f"box {i} (class_id {cid}, left {x}, top {y}, width {w}, height {h})"
-        if class_map is not None:
-            if str(cid) not in class_map:
-                self.error(
-                    "ERROR_MISSING_CLASS_MAP_ID",
-                    f"{where}: class_id {cid} is not in class-map {sorted(class_map)}; "
-                    "add it to the class-map",
+    def feed(self, raw: RawLine) -> None:
+        self.lines += 1
+        if self.lines > self.quota.max_manifest_lines:
+            return  # the service validates lines only up to the row quota
+        n = raw.number
+        checker = LineChecker(n, self.attribute, self.base_dir, self.quota)
+        if raw.text is None:
+            if raw.problem == "too long":
+                checker.error(
+                    Code.WSI2REK_LINE_TOO_LONG,
+                    f"the line has {raw.chars} characters or more; at most "
+                    f"{self.quota.max_line_chars} (the service drops it silently)",
                 )
             else:
-                self.labels.append(class_map[str(cid)])
-        if x < 0 or y < 0 or w < 0 or h < 0 or x + w > width or y + h > height:
-            self.error(
-                "ERROR_INVALID_BOUNDING_BOX",
-                f"{where} is negative or off the {width} x {height} image; boxes must lie "
-                "inside the image frame",
-            )
-        elif w * scale <= 1 or h * scale <= 1:
-            self.error(
-                "ERROR_BOUNDING_BOX_TOO_SMALL",
-                f"{where} is at most 1 px wide or high after Rekognition rescales the "
-                f"long side to {lim.rescale_side} px (scale {scale:.3f}); use larger boxes "
-                "(e.g. a larger spot radius) or remove it",
-            )
-        return int(len(self.errors) > before)
+                checker.error(
+                    Code.ERROR_INVALID_JSON_LINE,
+                    f"{raw.problem}; every line must be one JSON object in UTF-8",
+                )
+        else:
+            data, reason = parse_line(raw.text)
+            if isinstance(data, dict):
+                checker.check(data)
+            else:
+                if reason is None:
+                    reason = f"a JSON {type(data).__name__}, not an object"
+                checker.error(
+                    Code.ERROR_INVALID_JSON_LINE,
+                    f"{reason}; every line must be one JSON object (remove or fix the line)",
+                )
+        if checker.ref is not None:
+            self._ref(checker, checker.ref)
+        self.errors.extend(checker.errors)
+        self.warnings.extend(checker.warnings)
+        if checker.bucket is not None:
+            self.buckets.add(checker.bucket)
+        if checker.errors:
+            self.invalid += 1
+            self.terminal += any(i.code in TERMINAL_CONTENT_CODES for i in checker.errors)
+        else:
+            self.labels.update(checker.labels)
+            self.images_per_label.update(set(checker.labels))
+            self.background += checker.background
 
-    def _objects(self, objects: list[Any], count: int) -> None:
-        if len(objects) != count or not all(
-            isinstance(o, dict) and _is_number(o.get("confidence")) for o in objects
-        ):
-            self.error(
-                "ERROR_MISSING_BOUNDING_BOX_CONFIDENCE",
-                f"metadata 'objects' has {len(objects)} entries for {count} annotations (or "
-                'an entry without a numeric confidence); give one {"confidence": 1} per box',
+    def _ref(self, checker: LineChecker, ref: str) -> None:
+        key = _ref_key(ref, self.ref_root)
+        first = self.refs.setdefault(key, checker.n)
+        if first != checker.n:
+            checker.error(
+                Code.WSI2REK_DUPLICATE_SOURCE_REF,
+                f"source-ref {ref!r} was already used on line {first}; an image can only "
+                "be referenced once in a dataset (the service drops the repeat silently)",
             )
-
-    def _image(self, ref: str, width: int, height: int) -> None:
-        assert self.base_dir is not None
-        path = Path(ref) if Path(ref).is_absolute() else self.base_dir / ref
-        if not path.is_file():
-            self.error(
-                "ERROR_INVALID_IMAGE",
-                f"image {path} does not exist; fix 'source-ref' or rebuild the dataset",
-            )
-            return
-        nbytes = path.stat().st_size
-        if nbytes > self.limits.max_image_bytes:
-            self.error(
-                "ERROR_INVALID_IMAGE",
-                f"image {path} is {nbytes} bytes; at most {self.limits.max_image_bytes} "
-                "(use JPEG or smaller patches)",
-            )
-        try:
-            _fmt, real_w, real_h = image_info(path)
-        except ManifestError as exc:
-            self.error("ERROR_INVALID_IMAGE", f"{exc}; only PNG and JPEG are accepted")
-            return
-        if (real_w, real_h) != (width, height):
-            self.error(
-                "ERROR_INVALID_IMAGE_DIMENSION",
-                f"image {path} is {real_w} x {real_h} but image_size says {width} x {height}; "
-                "make image_size match the file",
+        if self.train is not None and key in self.train.refs:
+            self.pair.append(
+                Issue(
+                    checker.n,
+                    Code.WSI2REK_TRAIN_TEST_OVERLAP,
+                    f"line {checker.n}: image {ref!r} is also in the training manifest (line "
+                    f"{self.train.refs[key]}); test and training images must not overlap",
+                )
             )
 
+    def finish(self, *, size_bytes: int, distribute: bool) -> ValidationReport:
+        out = self._whole_file(size_bytes)
+        if distribute:
+            out.extend(self._distribute())
+        return ValidationReport(
+            lines=self.lines,
+            errors=(*self.errors, *self.pair, *out),
+            warnings=tuple(self.warnings),
+            labels=dict(sorted(self.labels.items())),
+            background=self.background,
+            invalid_lines=self.invalid,
+            images_per_label=dict(sorted(self.images_per_label.items())),
+        )
 
-def validate_texts(
-    texts: Sequence[str],
+    def _whole_file(self, size_bytes: int) -> list[Issue]:
+        q = self.quota
+        out: list[Issue] = []
+
+        def add(code: Code, message: str) -> None:
+            out.append(Issue(0, code, message))
+
+        if self.lines == 0:
+            add(
+                Code.ERROR_EMPTY_MANIFEST,
+                "the manifest is empty; it needs one JSON line per image",
+            )
+            return out
+        if size_bytes > q.max_manifest_bytes:
+            add(
+                Code.ERROR_MANIFEST_SIZE_TOO_LARGE,
+                f"the manifest is {size_bytes} bytes; at most {q.max_manifest_bytes} (sample "
+                "fewer patches or split the dataset)",
+            )
+        if self.lines > q.max_manifest_lines:
+            add(
+                Code.ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM,
+                f"the manifest has {self.lines} lines; at most {q.max_manifest_lines} (lines "
+                "past the quota were not checked; sample fewer patches)",
+            )
+        checked = min(self.lines, q.max_manifest_lines)
+        if self.terminal / checked > q.max_invalid_fraction:
+            add(
+                Code.ERROR_TOO_MANY_RECORDS_IN_ERROR,
+                f"{self.terminal} of {checked} lines have terminal content errors (bad JSON, "
+                f"source-ref, duplicates, over-long lines; more than "
+                f"{q.max_invalid_fraction:.0%}): fix the line errors above",
+            )
+        elif self.invalid / checked > q.max_invalid_fraction:
+            add(
+                Code.ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST,
+                f"{self.invalid} of {checked} lines have errors (more than "
+                f"{q.max_invalid_fraction:.0%}); Rekognition refuses the whole manifest: fix "
+                "the line errors above",
+            )
+        if len(self.labels) < q.min_labels:
+            add(
+                Code.ERROR_MANIFEST_TOO_FEW_LABELS,
+                f"no line without errors has a bounding box, so the dataset has no label; an "
+                f"object-detection dataset needs at least {q.min_labels} (check the label map "
+                "and the errors above)",
+            )
+        if len(self.labels) > q.max_labels:
+            add(
+                Code.ERROR_MANIFEST_TOO_MANY_LABELS,
+                f"the manifest uses {len(self.labels)} labels; at most {q.max_labels} (merge "
+                "classes in the label map)",
+            )
+        if len(self.buckets) > 1:
+            add(
+                Code.ERROR_IMAGES_IN_MULTIPLE_S3_BUCKETS,
+                f"images come from {len(self.buckets)} S3 buckets {sorted(self.buckets)}; a "
+                "dataset's images must all be in one bucket",
+            )
+        if self.test:
+            over = {
+                k: v
+                for k, v in sorted(self.images_per_label.items())
+                if v > q.max_test_images_per_label
+            }
+            if over:
+                add(
+                    Code.WSI2REK_TOO_MANY_TEST_IMAGES_PER_LABEL,
+                    f"labels {over} have more than {q.max_test_images_per_label} test images "
+                    "each (the service's testing quota); rebuild with the default "
+                    f"--max-test-images-per-label {q.max_test_images_per_label}, which "
+                    "subsamples the test split reproducibly",
+                )
+        if self.train is not None and self.train.labels:
+            shared = set(self.labels) & self.train.labels
+            share = len(shared) / len(self.train.labels)
+            if share < q.min_label_overlap:
+                add(
+                    Code.ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP,
+                    f"only {len(shared)} of the {len(self.train.labels)} training labels "
+                    f"{sorted(self.train.labels)} are in the test set {sorted(self.labels)} "
+                    f"({share:.0%}); the guide's formula (common labels)/(train labels) must "
+                    f"reach {q.min_label_overlap:.0%} (use the same label map for both splits)",
+                )
+        return out
+
+    def _distribute(self) -> list[Issue]:
+        """``distribute_dataset_entries`` needs enough images of every label to split."""
+        need = self.quota.min_images_per_label_to_distribute
+        ipl = self.images_per_label
+        short = {label: n for label, n in sorted(ipl.items()) if n < need}
+        if not ipl or not short:
+            return []
+        return [
+            Issue(
+                0,
+                Code.ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE,
+                f"labels {short} have fewer than {need} images each; Rekognition cannot split "
+                "this training set into a test set (give an explicit test manifest, or sample "
+                "more patches of those labels)",
+            )
+        ]
+
+
+def detect_attribute(texts: Iterable[str | None]) -> str:
+    """The label attribute of the first line that has one with a ``-metadata`` twin."""
+    for text in texts:
+        if text is None:
+            continue
+        data, _ = parse_line(text)
+        if not isinstance(data, dict):
+            continue
+        for key in data:
+            if key != "source-ref" and not key.endswith("-metadata") and f"{key}-metadata" in data:
+                return str(key)
+    return DEFAULT_ATTRIBUTE
+
+
+def validate_lines(
+    lines: Iterable[RawLine],
     *,
     attribute: str,
     size_bytes: int,
     base_dir: Path | None,
-    train_labels: Mapping[str, int] | None = None,
-    limits: Limits | None = None,
+    ref_root: Path | None = None,
+    train: TrainSide | None = None,
+    test: bool = False,
+    limits: Quota | None = None,
     distribute: bool = False,
-) -> ValidationReport:
-    """Validate raw manifest lines (see :meth:`wsi2rek.dataset.Manifest.validate`)."""
-    lim = limits or Limits()
-    errors: list[Issue] = []
-    warnings: list[Issue] = []
-    labels: Counter[str] = Counter()
-    images_per_label: Counter[str] = Counter()
-    buckets: set[str] = set()
-    invalid = background = 0
-    for number, text in enumerate(texts, start=1):
-        checker = _LineChecker(number, attribute, base_dir, lim)
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            data = None
-            reason = "a blank line" if not text.strip() else f"not JSON ({exc})"
-        else:
-            reason = f"a JSON {type(data).__name__}, not an object"
-        if isinstance(data, dict):
-            checker.check(data)
-        else:
-            checker.error(
-                "ERROR_INVALID_JSON_LINE",
-                f"{reason}; every line must be one JSON object (remove or fix the line)",
-            )
-        errors.extend(checker.errors)
-        warnings.extend(checker.warnings)
-        if checker.bucket is not None:
-            buckets.add(checker.bucket)
-        if checker.errors:
-            invalid += 1
-        else:
-            labels.update(checker.labels)
-            images_per_label.update(set(checker.labels))
-            background += checker.background
-    errors.extend(
-        _whole_file(
-            texts,
-            size_bytes=size_bytes,
-            labels=labels,
-            invalid=invalid,
-            buckets=buckets,
-            train_labels=train_labels,
-            lim=lim,
+) -> tuple[ValidationReport, dict[str, int]]:
+    """Validate raw lines; returns the report and ``{source-ref key: line}``."""
+    run = _Run(
+        attribute=attribute,
+        base_dir=base_dir,
+        ref_root=ref_root if ref_root is not None else base_dir,
+        quota=limits or QUOTA,
+        train=train,
+        test=test,
+    )
+    for raw in lines:
+        run.feed(raw)
+    return run.finish(size_bytes=size_bytes, distribute=distribute), run.refs
+
+
+def _open_size(path: Path) -> int:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise ManifestError(
+            f"cannot read manifest {path}: {exc.strerror or exc}; give the path of a "
+            "*.manifest file",
+            path=path,
+            code=Code.ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT,
+        ) from exc
+    if not path.is_file():
+        raise ManifestError(
+            f"{path} is not a regular file; give the path of a *.manifest file (or a "
+            "dataset folder)",
+            path=path,
+            code=Code.ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT,
         )
-    )
-    if distribute:
-        errors.extend(_distribute_check(images_per_label, lim))
-    return ValidationReport(
-        lines=len(texts),
-        errors=tuple(errors),
-        warnings=tuple(warnings),
-        labels=dict(sorted(labels.items())),
-        background=background,
-        invalid_lines=invalid,
-    )
+    return st.st_size
 
 
-def _whole_file(
-    texts: Sequence[str],
+def _scan(
+    path: Path,
     *,
-    size_bytes: int,
-    labels: Counter[str],
-    invalid: int,
-    buckets: set[str],
-    train_labels: Mapping[str, int] | None,
-    lim: Limits,
-) -> list[Issue]:
-    out: list[Issue] = []
-    if not texts:
-        out.append(
-            Issue(
-                0,
-                "ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT",
-                "the manifest is empty; it needs one JSON line per image",
-            )
-        )
-    if size_bytes > lim.max_manifest_bytes:
-        out.append(
-            Issue(
-                0,
-                "ERROR_MANIFEST_SIZE_TOO_LARGE",
-                f"the manifest is {size_bytes} bytes; at most {lim.max_manifest_bytes} "
-                "(split the dataset)",
-            )
-        )
-    if len(texts) > lim.max_rows:
-        out.append(
-            Issue(
-                0,
-                "ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM",
-                f"the manifest has {len(texts)} lines; at most {lim.max_rows} (sample fewer "
-                "patches)",
-            )
-        )
-    if len(labels) > lim.max_labels:
-        out.append(
-            Issue(
-                0,
-                "ERROR_MANIFEST_TOO_MANY_LABELS",
-                f"the manifest uses {len(labels)} labels; at most {lim.max_labels} (merge "
-                "classes in the label map)",
-            )
-        )
-    if texts and invalid / len(texts) > lim.max_invalid_fraction:
-        out.append(
-            Issue(
-                0,
-                "ERROR_TOO_MANY_RECORDS_IN_ERROR",
-                f"{invalid} of {len(texts)} lines have errors "
-                f"(more than {lim.max_invalid_fraction:.0%}); Rekognition refuses the whole "
-                "manifest: fix the line errors above",
-            )
-        )
-    if len(buckets) > 1:
-        out.append(
-            Issue(
-                0,
-                "ERROR_IMAGES_IN_MULTIPLE_S3_BUCKETS",
-                f"images come from {len(buckets)} S3 buckets {sorted(buckets)}; a dataset's "
-                "images must all be in one bucket",
-            )
-        )
-    if train_labels is not None and labels:
-        shared = set(labels) & set(train_labels)
-        if len(shared) / len(labels) < lim.min_label_overlap:
-            out.append(
-                Issue(
-                    0,
-                    "ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP",
-                    f"only {len(shared)} of the {len(labels)} test labels {sorted(labels)} "
-                    f"are training labels {sorted(train_labels)}; at least "
-                    f"{lim.min_label_overlap:.0%} must overlap (use the same label map for "
-                    "both splits)",
-                )
-            )
-    return out
-
-
-def _distribute_check(images_per_label: Counter[str], lim: Limits) -> list[Issue]:
-    """``distribute_dataset_entries`` needs enough images of every label to split."""
-    need = lim.min_images_per_label_to_distribute
-    short = {label: n for label, n in sorted(images_per_label.items()) if n < need}
-    if not images_per_label or not short:
-        return []
-    return [
-        Issue(
+    check_images: bool,
+    train: TrainSide | None,
+    test: bool,
+    limits: Quota,
+    distribute: bool,
+    attribute: str | None,
+) -> tuple[ValidationReport, dict[str, int]]:
+    size = _open_size(path)
+    if size > limits.max_manifest_bytes:
+        # A terminal file error: the service reads no line of such a file.
+        issue = Issue(
             0,
-            "ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_DISTRIBUTE",
-            f"labels {short} have fewer than {need} images each; Rekognition cannot split "
-            "this training set into a test set (give an explicit test manifest, or sample "
-            "more patches of those labels)",
+            Code.ERROR_MANIFEST_SIZE_TOO_LARGE,
+            f"the manifest is {size} bytes; at most {limits.max_manifest_bytes} (sample fewer "
+            "patches or split the dataset); its lines were not checked",
         )
-    ]
+        return ValidationReport(lines=0, errors=(issue,)), {}
+    try:
+        with path.open("rb") as f:
+            if attribute is None:
+                head = iter_raw_lines(f, limits.max_line_chars)
+                attribute = detect_attribute(
+                    r.text for r, _ in zip(head, range(_DETECT_LINES), strict=False)
+                )
+                f.seek(0)
+            return validate_lines(
+                iter_raw_lines(f, limits.max_line_chars),
+                attribute=attribute,
+                size_bytes=size,
+                base_dir=path.parent if check_images else None,
+                ref_root=path.parent,
+                train=train,
+                test=test,
+                limits=limits,
+                distribute=distribute,
+            )
+    except OSError as exc:
+        raise ManifestError(
+            f"cannot read manifest {path}: {exc}",
+            path=path,
+            code=Code.ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT,
+        ) from exc
+
+
+def train_side(report: ValidationReport, refs: Mapping[str, int]) -> TrainSide:
+    """The part of a training manifest's validation that its test manifest is checked against."""
+    return TrainSide(frozenset(report.labels), dict(refs))
 
 
 def validate_manifest(
@@ -592,27 +434,129 @@ def validate_manifest(
     *,
     check_images: bool = True,
     train: str | Path | None = None,
-    limits: Limits | None = None,
+    limits: Quota | None = None,
     distribute: bool = False,
+    test: bool = False,
+    attribute: str | None = None,
 ) -> ValidationReport:
-    """Read and validate the manifest at ``path``.
+    """Validate the manifest at ``path``, streaming (see the module docs).
 
     Args:
         path: The manifest file.
-        check_images: Also check each local image file (see :meth:`Manifest.validate`).
-        train: The training manifest, when ``path`` is a test manifest.
+        check_images: Also check each local image file (existence, PNG/JPEG header,
+            file size, real dimensions). ``s3://`` images are never fetched.
+        train: The training manifest, when ``path`` is a test manifest: the label overlap
+            and the absence of shared images are checked, and the test-set quota of 1,000
+            images per label applies.
         limits: Quotas to check against (default: Rekognition's).
         distribute: The manifest is a training set that Rekognition will split into a
             test set (``distribute_dataset_entries``): every label needs at least two
             images.
+        test: ``path`` is a test manifest (implied by ``train``).
+        attribute: The label attribute name (default: detected from the first lines).
 
     Raises:
         ManifestError: The file cannot be read at all.
     """
-    from wsi2rek.dataset._manifest import Manifest  # noqa: PLC0415  (import cycle)
-
-    manifest = Manifest.read(path)
-    train_manifest = Manifest.read(train) if train is not None else None
-    return manifest.validate(
-        check_images=check_images, train=train_manifest, limits=limits, distribute=distribute
+    quota = limits or QUOTA
+    side = None
+    if train is not None:
+        train_report, refs = _scan(
+            Path(train),
+            check_images=False,
+            train=None,
+            test=False,
+            limits=quota,
+            distribute=False,
+            attribute=attribute,
+        )
+        side = train_side(train_report, refs)
+    report, _ = _scan(
+        Path(path),
+        check_images=check_images,
+        train=side,
+        test=test,
+        limits=quota,
+        distribute=distribute,
+        attribute=attribute,
     )
+    return report
+
+
+@attrs.frozen
+class DatasetReport:
+    """The validation of a dataset folder's manifests, as the pair they are.
+
+    Attributes:
+        folder: The dataset folder.
+        reports: ``"train"`` and (when present) ``"test"`` -> the manifest's report; the
+            test report includes the rules between the two (label overlap, shared images,
+            the test quota of 1,000 images per label).
+    """
+
+    folder: Path
+    reports: Mapping[str, ValidationReport]
+
+    @property
+    def ok(self) -> bool:
+        """True when no manifest has an error."""
+        return all(r.ok for r in self.reports.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``ok``, ``folder`` and one report per split."""
+        return {
+            "ok": self.ok,
+            "folder": str(self.folder),
+            **{split: r.to_dict() for split, r in self.reports.items()},
+        }
+
+
+def validate_dataset(
+    folder: str | Path,
+    *,
+    check_images: bool = True,
+    limits: Quota | None = None,
+) -> DatasetReport:
+    """Validate ``folder/train.manifest`` and ``folder/test.manifest`` together.
+
+    The training manifest is checked alone; the test manifest also against it (label
+    overlap by the guide's formula, no image in both) and against the test-set quota.
+    Without ``test.manifest`` the training manifest is checked as one that Rekognition
+    will split (``distribute``: at least two images per label).
+
+    Raises:
+        ManifestError: The folder has no ``train.manifest`` (or a manifest is unreadable).
+    """
+    root = Path(folder)
+    train_path, test_path = root / "train.manifest", root / "test.manifest"
+    if not train_path.is_file():
+        found = sorted(p.name for p in root.glob("*.manifest")) if root.is_dir() else []
+        raise ManifestError(
+            f"{root} has no train.manifest (found {found or 'no manifest'}); give a dataset "
+            "folder written by `wsi2rek build`, or a manifest file",
+            path=train_path,
+            code=Code.ERROR_MANIFEST_INACCESSIBLE_OR_UNSUPPORTED_FORMAT,
+        )
+    quota = limits or QUOTA
+    has_test = test_path.is_file()
+    train_report, refs = _scan(
+        train_path,
+        check_images=check_images,
+        train=None,
+        test=False,
+        limits=quota,
+        distribute=not has_test,
+        attribute=None,
+    )
+    reports = {"train": train_report}
+    if has_test:
+        reports["test"], _ = _scan(
+            test_path,
+            check_images=check_images,
+            train=train_side(train_report, refs),
+            test=True,
+            limits=quota,
+            distribute=False,
+            attribute=None,
+        )
+    return DatasetReport(root, reports)

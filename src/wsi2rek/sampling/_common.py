@@ -21,6 +21,7 @@ import attrs
 
 from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box, Point
+from wsi2rek.rekognition import QUOTA
 from wsi2rek.sampling._plan import LabeledBox, PatchSpec, Skip, Split
 from wsi2rek.sampling._window import (
     EDGE_POLICIES,
@@ -35,9 +36,9 @@ __all__ = [
     "SlideResult",
 ]
 
-#: Rekognition's image size limits (pixels per side).
-MIN_PATCH_SIZE = 64
-MAX_PATCH_SIZE = 4096
+#: Rekognition's image size limits (pixels per side), from :mod:`wsi2rek.rekognition`.
+MIN_PATCH_SIZE = QUOTA.min_image_side
+MAX_PATCH_SIZE = QUOTA.max_image_side
 
 
 # --- validators -----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from wsi2rek.geometry import Box
+from wsi2rek.rekognition import QUOTA, box_survives_rescale, training_scale
 from wsi2rek.sampling._plan import LabeledBox
 
 __all__ = [
@@ -51,9 +52,9 @@ EdgePolicy = Literal["reject", "clip", "drop"]
 EDGE_POLICIES: tuple[EdgePolicy, ...] = ("reject", "clip", "drop")
 
 #: Rekognition accepts at most this many bounding boxes per image.
-REKOGNITION_MAX_BOXES = 50
+REKOGNITION_MAX_BOXES = QUOTA.max_boxes_per_image
 #: Rekognition training rescales images whose long side exceeds this many pixels.
-REKOGNITION_TRAINING_LONG_SIDE = 1280
+REKOGNITION_TRAINING_LONG_SIDE = QUOTA.training_long_side
 
 
 class Placement(enum.Enum):
@@ -69,14 +70,12 @@ class Placement(enum.Enum):
 
 def rekognition_scale(width: float, height: float) -> float:
     """The factor Rekognition training scales an image of this size by (at most 1)."""
-    long_side = max(width, height)
-    return min(1.0, REKOGNITION_TRAINING_LONG_SIDE / long_side) if long_side > 0 else 1.0
+    return training_scale(width, height)
 
 
 def box_large_enough(box: Box, patch_width: float, patch_height: float) -> bool:
     """True when ``box`` stays larger than 1 x 1 px after Rekognition's training rescale."""
-    scale = rekognition_scale(patch_width, patch_height)
-    return box.width * scale > 1.0 and box.height * scale > 1.0
+    return box_survives_rescale(box.width, box.height, patch_width, patch_height)
 
 
 def inner_window(window: Box, margin: float, bounds: Box | None = None) -> Box:

@@ -11,7 +11,10 @@ from typing import Any
 import attrs
 import botocore.model
 
-MAX_IMAGE_BYTES = 4 * 1024 * 1024
+from wsi2rek.rekognition import DETECT_MAX_IMAGE_BYTES
+
+#: DetectCustomLabels' image bytes limit, from the one owner of the service's rules.
+MAX_IMAGE_BYTES = DETECT_MAX_IMAGE_BYTES
 
 
 class ApiError(Exception):
