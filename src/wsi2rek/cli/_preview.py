@@ -21,6 +21,14 @@ def register(subparsers: Any) -> None:
         "and the sampled windows (blue: train, orange: test).",
     )
     p.add_argument("out", type=Path, metavar="OUT", help="dataset folder written by build")
+    p.add_argument(
+        "--slides",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help="folder holding the slides, when the dataset folder was moved or copied without "
+        "them (default: where plan.json says, relative to OUT)",
+    )
     p.add_argument("--max-size", type=int, default=1024, help="long side of a preview in px")
     p.add_argument("--no-tissue", action="store_true", help="do not tint the tissue mask")
     add_json_flag(p)
@@ -30,7 +38,9 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from wsi2rek.dataset import write_previews  # noqa: PLC0415  (keep CLI start-up light)
 
-    written = write_previews(args.out, max_size=args.max_size, tissue=not args.no_tissue)
+    written = write_previews(
+        args.out, max_size=args.max_size, tissue=not args.no_tissue, slides_dir=args.slides
+    )
     if args.json:
         print_json({"previews": [str(p) for p in written]})
     else:

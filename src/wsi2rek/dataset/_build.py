@@ -582,7 +582,8 @@ def build_dataset(
         "labels": plan.class_ids,
         "label_map": plan.params.get("label_map"),
         "versions": _versions(),
-        "slides": dict(sorted(plan.slide_paths.items())),
+        # Relative to the dataset folder, like plan.json: the folder can move with its slides.
+        "slides": plan.slide_paths_relative_to(root),
         "counts": {"images": len(patches), "splits": counts},
         "skipped": [s.to_dict() for s in skipped],
         "skipped_by_reason": dict(sorted(Counter(s.reason for s in skipped).items())),

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, PngImagePlugin
 
 from wsi2rek.dataset._manifest import atomic_write_bytes
-from wsi2rek.errors import DatasetError
+from wsi2rek.errors import DatasetError, SamplingError
 from wsi2rek.geometry import Box
 from wsi2rek.sampling._plan import PatchPlan
 
@@ -208,6 +208,7 @@ def write_previews(
     max_size: int = 1024,
     tissue: bool = True,
     slides: Sequence[str] | None = None,
+    slides_dir: str | Path | None = None,
 ) -> list[Path]:
     """Write ``preview/<slide stem>.png`` for each slide of a plan or dataset folder.
 
@@ -218,13 +219,16 @@ def write_previews(
         max_size: Long side of each preview, in pixels.
         tissue: Tint the tissue mask (computed from the thumbnail).
         slides: Only these slide names (default: every slide with patches or objects).
+        slides_dir: The folder that holds the slides now, when a dataset folder was moved
+            or copied without them (``--slides`` of ``wsi2rek preview``).
 
     Returns:
         The preview files written, in slide-name order.
 
     Raises:
         DatasetError: ``source`` is a folder without ``plan.json``, or no ``out`` was
-            given with a plan.
+            given with a plan, or a slide file is not where the plan says (nor in
+            ``slides_dir``).
     """
     if isinstance(source, PatchPlan):
         if out is None:
@@ -249,6 +253,19 @@ def write_previews(
     )
     if slides is not None:
         names = [n for n in names if n in set(slides)]
+    if slides_dir is not None:
+        try:
+            plan = plan.with_slides_in(slides_dir)
+        except SamplingError as exc:
+            raise DatasetError(exc.message, path=Path(slides_dir)) from exc
+    missing = [plan.slide_paths[n] for n in names if not Path(plan.slide_paths[n]).is_file()]
+    if missing:
+        raise DatasetError(
+            f"{len(missing)} slide file(s) of the plan are not where it says, e.g. {missing[0]}; "
+            "if the dataset folder was moved without its slides, give the folder that holds "
+            "them (slides_dir=, or --slides DIR)",
+            path=root,
+        )
     target = root / "preview"
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePath
 from typing import Any, Literal
@@ -18,6 +19,9 @@ import attrs
 from wsi2rek._json import dumps
 from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box
+
+#: Key in a saved plan saying what its relative slide paths are relative to.
+_PATHS_KEY = "slide_paths_relative_to"
 
 __all__ = [
     "SPLITS",
@@ -263,25 +267,89 @@ class PatchPlan:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def save(self, path: str | Path) -> None:
-        """Write the plan as JSON (atomically: temporary name, then rename)."""
+        """Write the plan as JSON (atomically: temporary name, then rename).
+
+        Slide paths are stored relative to the plan file's folder (absolute only where no
+        relative path exists, e.g. another drive), so a dataset folder can be moved or
+        copied together with its slides, and read from any working directory;
+        :meth:`load` resolves them again.
+        """
         target = Path(path)
+        data = self.to_dict()
+        data["slide_paths"] = self.slide_paths_relative_to(target.parent)
+        data[_PATHS_KEY] = "plan folder"
         tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(dumps(self.to_dict(), what=str(target), sort_keys=True), encoding="utf-8")
+        tmp.write_text(dumps(data, what=str(target), sort_keys=True), encoding="utf-8")
         tmp.replace(target)
 
+    def slide_paths_relative_to(self, folder: str | Path) -> dict[str, str]:
+        """The slide paths, relative to ``folder`` where possible (sorted by slide name)."""
+        base = Path(folder).absolute()
+        out: dict[str, str] = {}
+        for name, slide in sorted(self.slide_paths.items()):
+            absolute = Path(slide).absolute()
+            try:
+                out[name] = os.path.relpath(absolute, base)
+            except ValueError:  # another drive (Windows): no relative path exists
+                out[name] = str(absolute)
+        return out
+
+    def with_slides_in(self, folder: str | Path) -> PatchPlan:
+        """The same plan with every slide looked up in ``folder`` by file name.
+
+        For a dataset moved or copied without its slides (to another machine, say): the
+        plan, and so its fingerprint, is unchanged; only where the slides are changes.
+
+        Raises:
+            SamplingError: A slide of the plan is not in ``folder``.
+        """
+        base = Path(folder)
+        paths: dict[str, str] = {}
+        missing: list[str] = []
+        for name, old in sorted(self.slide_paths.items()):
+            candidates = (base / PurePath(old).name, base / name)
+            found = next((c for c in candidates if c.is_file()), None)
+            if found is None:
+                missing.append(PurePath(old).name)
+            else:
+                paths[name] = str(found)
+        if missing:
+            raise SamplingError(
+                f"{len(missing)} slide(s) of the plan are not in {base}: "
+                f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}; "
+                "give the folder that holds the plan's slides"
+            )
+        return attrs.evolve(self, slide_paths=paths)
+
     @classmethod
-    def load(cls, path: str | Path) -> PatchPlan:
+    def load(cls, path: str | Path, *, slides: str | Path | None = None) -> PatchPlan:
         """Read a plan written by :meth:`save`.
+
+        Args:
+            path: The plan file (a dataset folder's ``plan.json``).
+            slides: A folder holding the plan's slides, when they are no longer where the
+                plan says (see :meth:`with_slides_in`).
 
         Raises:
             SamplingError: The file is not a plan (not UTF-8 JSON, or fields missing or of
-                the wrong type), e.g. damaged or edited by hand.
+                the wrong type), e.g. damaged or edited by hand; or a slide is not in
+                ``slides``.
         """
         source = Path(path)
         try:
             data = json.loads(source.read_text(encoding="utf-8"))
             if isinstance(data, dict):
-                return cls.from_dict(data)
+                plan = cls.from_dict(data)
+                if data.get(_PATHS_KEY) == "plan folder":
+                    # Relative to the plan's folder, wherever it is now (see save()).
+                    plan = attrs.evolve(
+                        plan,
+                        slide_paths={
+                            k: os.path.normpath(source.parent / v)
+                            for k, v in plan.slide_paths.items()
+                        },
+                    )
+                return plan if slides is None else plan.with_slides_in(slides)
             detail = f"expected a JSON object, found {type(data).__name__}"
         except SamplingError as exc:
             raise SamplingError(f"{source} is not a valid plan: {exc}") from exc
