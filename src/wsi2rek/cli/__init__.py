@@ -14,6 +14,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from wsi2rek import __version__
 from wsi2rek.errors import Wsi2RekError
@@ -35,9 +36,41 @@ _COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """One help layout for every subcommand: each option's help ends with its default.
+
+    Defaults that say nothing (None, False, an empty list) are left out, and so is any
+    help text that already states its default in words.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        default = action.default
+        if (
+            text is None
+            or text == argparse.SUPPRESS
+            or "default" in text
+            or not action.option_strings
+            or default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or default == []
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose subparsers share :class:`HelpFormatter`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="wsi2rek",
         description="Whole-slide images and annotations to Amazon Rekognition Custom Labels "
         "and back.",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wsi2rek.cli._common import add_json_flag, print_json, show_progress
+from wsi2rek.errors import ParameterError
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
@@ -27,6 +28,11 @@ __all__ = ["register"]
 
 
 def _add_endpoint_flags(parser: argparse.ArgumentParser, *, rekognition: bool) -> None:
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="AWS profile of ~/.aws/config to use (default: boto3's, e.g. AWS_PROFILE)",
+    )
     parser.add_argument(
         "--region",
         default=None,
@@ -63,10 +69,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.add_argument("dataset", type=Path, metavar="OUT", help="dataset folder (wsi2rek build)")
     up.add_argument("destination", metavar="S3_URI", help="s3://bucket/prefix")
     _add_endpoint_flags(up, rekognition=False)
-    up.add_argument("--sse", choices=["AES256", "aws:kms"], default=None)
+    up.add_argument(
+        "--sse", choices=["AES256", "aws:kms"], default=None, help="server-side encryption"
+    )
     up.add_argument("--kms-key-id", default=None, help="KMS key for --sse aws:kms")
-    up.add_argument("--expected-bucket-owner", default=None, metavar="ACCOUNT_ID")
-    up.add_argument("--storage-class", default=None)
+    up.add_argument(
+        "--expected-bucket-owner",
+        default=None,
+        metavar="ACCOUNT_ID",
+        help="refuse to write to a bucket owned by another account",
+    )
+    up.add_argument(
+        "--storage-class", default=None, help="S3 storage class (default: the bucket's)"
+    )
     up.add_argument(
         "--tag", type=_tag, action="append", default=[], metavar="KEY=VALUE", help="object tag"
     )
@@ -88,8 +103,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Train from s3://.../train.s3.manifest (and test.s3.manifest when present; "
         "otherwise the training set is split by the service). Training costs money.",
     )
-    tr.add_argument("--project", required=True)
-    tr.add_argument("--version", required=True, dest="version_name")
+    tr.add_argument("--project", required=True, help="Custom Labels project name")
+    tr.add_argument(
+        "--version-name",
+        dest="version_name",
+        metavar="NAME",
+        help="name of the model version to train (required)",
+    )
+    # Deprecated spelling, kept working but hidden: it read like the program's version.
+    tr.add_argument("--version", dest="version_name", help=argparse.SUPPRESS)
     tr.add_argument(
         "--dataset",
         required=True,
@@ -100,7 +122,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--output", required=True, metavar="S3_URI", help="s3://bucket/prefix for results"
     )
     tr.add_argument("--no-wait", action="store_true", help="return once training has started")
-    tr.add_argument("--timeout-hours", type=float, default=24.0)
+    tr.add_argument(
+        "--timeout-hours", type=float, default=24.0, help="give up waiting after this long"
+    )
     tr.add_argument("--poll-interval", type=float, default=60.0, help="seconds between polls")
     _add_endpoint_flags(tr, rekognition=True)
     add_json_flag(tr)
@@ -111,12 +135,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="status, start, stop or evaluate a Custom Labels model",
         description="A running model is billed per inference-unit hour: stop it when done.",
     )
-    mo.add_argument("action", choices=["status", "start", "stop", "evaluate"])
+    mo.add_argument(
+        "action",
+        choices=["status", "start", "stop", "evaluate"],
+        help="status, start (billed per hour until stopped), stop, or evaluate (scores)",
+    )
     mo.add_argument("arn", metavar="ARN", help="model (project version) ARN")
     mo.add_argument("--min-units", type=int, default=1, help="inference units for start")
     mo.add_argument("--max-units", type=int, default=None, help="auto-scaling maximum for start")
     mo.add_argument("--no-wait", action="store_true", help="do not wait for RUNNING/STOPPED")
-    mo.add_argument("--poll-interval", type=float, default=15.0)
+    mo.add_argument(
+        "--poll-interval", type=float, default=15.0, help="seconds between status polls"
+    )
     _add_endpoint_flags(mo, rekognition=True)
     add_json_flag(mo)
     mo.set_defaults(handler=_model)
@@ -126,10 +156,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="detect objects in one image with a RUNNING model",
         description="The model must be running (wsi2rek model start ARN); this does not start it.",
     )
-    de.add_argument("image", type=Path, metavar="IMAGE")
-    de.add_argument("--model", required=True, metavar="ARN")
+    de.add_argument("image", type=Path, metavar="IMAGE", help="PNG or JPEG image")
+    de.add_argument("--model", required=True, metavar="ARN", help="model version ARN")
     de.add_argument("--min-confidence", type=float, default=None, help="percent (0-100)")
-    de.add_argument("--max-results", type=int, default=None)
+    de.add_argument("--max-results", type=int, default=None, help="at most this many detections")
     de.add_argument("--draw", type=Path, default=None, metavar="OUT.png", help="save boxes drawn")
     _add_endpoint_flags(de, rekognition=True)
     add_json_flag(de)
@@ -156,12 +186,21 @@ def _status_log(args: argparse.Namespace) -> Iterator[None]:
 
 
 def _upload(args: argparse.Namespace) -> int:
-    from wsi2rek.aws import S3Uploader, parse_s3_uri  # noqa: PLC0415 - boto3 only when used
+    from wsi2rek.aws import S3Uploader, make_s3_client, parse_s3_uri  # noqa: PLC0415
 
     bucket, prefix = parse_s3_uri(args.destination)
+    client = None
+    if args.profile is not None:  # otherwise the uploader makes its own, tuned client
+        client = make_s3_client(
+            endpoint_url=args.endpoint_url,
+            region_name=args.region,
+            session=_session(args),
+            max_pool_connections=max(10, args.concurrency + 2),
+        )
     uploader = S3Uploader(
         bucket,
         prefix,
+        client=client,
         endpoint_url=args.endpoint_url,
         region_name=args.region,
         max_concurrency=args.concurrency,
@@ -193,6 +232,19 @@ def _upload(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _session(args: argparse.Namespace) -> Any:
+    """The boto3 session of ``--profile`` (boto3's default session when not given)."""
+    import boto3  # noqa: PLC0415
+    import botocore.exceptions  # noqa: PLC0415
+
+    try:
+        return boto3.session.Session(profile_name=getattr(args, "profile", None))
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise ParameterError(
+            f"--profile {args.profile}: no such profile in the AWS config files ({exc})"
+        ) from exc
+
+
 def _clients(
     args: argparse.Namespace, arn: str | None = None
 ) -> tuple[RekognitionClient, S3Client]:
@@ -202,14 +254,12 @@ def _clients(
     region is used; without an ARN (``train``), boto3's configuration decides and a
     missing region is one line saying how to set it.
     """
-    import boto3  # noqa: PLC0415
-
     from wsi2rek.aws import make_rekognition_client, make_s3_client  # noqa: PLC0415
     from wsi2rek.aws._clients import region_from_arn  # noqa: PLC0415
 
     region = args.region or region_from_arn(arn)
     # One session: the second client reuses its loaded endpoint and service data.
-    session = boto3.session.Session()
+    session = _session(args)
     rek = make_rekognition_client(
         endpoint_url=args.endpoint_url, region_name=region, session=session, arn=arn
     )
@@ -244,6 +294,8 @@ def _manifest_uris(dataset: str, s3: S3Client) -> tuple[str, str | None]:
 def _train(args: argparse.Namespace) -> int:
     from wsi2rek.aws import CustomLabelsProject  # noqa: PLC0415
 
+    if not args.version_name:
+        raise ParameterError("--version-name is required: the name of the version to train")
     rek, s3 = _clients(args)
     with _status_log(args):
         project = CustomLabelsProject.get_or_create(

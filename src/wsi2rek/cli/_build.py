@@ -72,7 +72,13 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--background", type=int, default=0, metavar="N", help="tissue patches without objects"
     )
-    p.add_argument("--format", choices=("png", "jpeg"), default="png", dest="image_format")
+    p.add_argument(
+        "--format",
+        choices=("png", "jpeg"),
+        default="png",
+        dest="image_format",
+        help="image format of the patches",
+    )
     p.add_argument("--quality", type=int, default=90, help="JPEG quality (1-100)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     p.add_argument("--workers", type=int, help="worker processes (default: one per CPU)")

@@ -36,6 +36,10 @@ def register(subparsers: Any) -> None:
         help="a detector object, a class (instantiated without arguments) or a callable "
         "image -> detections, imported from MODULE",
     )
+    aws = p.add_argument_group("AWS (with --model)")
+    aws.add_argument("--profile", default=None, help="AWS profile of ~/.aws/config to use")
+    aws.add_argument("--region", default=None, help="AWS region (default: the model ARN's region)")
+    aws.add_argument("--endpoint-url", default=None, help="Rekognition endpoint (default: AWS)")
     which.add_argument(
         "--demo-detector",
         action="store_true",
@@ -123,8 +127,30 @@ def _load_detector(args: argparse.Namespace) -> Any:
     if args.model:
         from wsi2rek.aws import CustomLabelsModel  # noqa: PLC0415 (boto3 only when asked for)
 
+        client = None
+        if args.profile is not None:
+            import boto3  # noqa: PLC0415
+            import botocore.exceptions  # noqa: PLC0415
+
+            from wsi2rek.aws import make_rekognition_client  # noqa: PLC0415
+
+            try:
+                session = boto3.session.Session(profile_name=args.profile)
+            except botocore.exceptions.ProfileNotFound as exc:
+                raise DetectionError(f"--profile {args.profile}: {exc}") from exc
+            client = make_rekognition_client(
+                endpoint_url=args.endpoint_url,
+                region_name=args.region,
+                session=session,
+                arn=args.model,
+            )
         try:
-            return CustomLabelsModel(args.model)
+            return CustomLabelsModel(
+                args.model,
+                client=client,
+                endpoint_url=args.endpoint_url,
+                region_name=args.region,
+            )
         except ValueError as exc:  # a malformed ARN, checked locally
             raise DetectionError(f"--model: {exc}") from exc
     module_name, sep, attr = str(args.detector).partition(":")
