@@ -77,6 +77,7 @@ def test_database_json(capsys: pytest.CaptureFixture[str], mixed_db: Path) -> No
         "path": str(mixed_db),
         "schema_version": 3,
         "slides": 2,
+        "slide_names": ["a.svs", "b.svs"],
         "classes": {"1": "look-alike", "2": "mitotic figure", "3": "unused"},
         "persons": {"1": "ann", "2": "bob"},
         "annotations": {
@@ -111,6 +112,8 @@ def test_database_table(capsys: pytest.CaptureFixture[str], mixed_db: Path) -> N
     assert rows["unknown"] == "2"
     assert rows["SPOT"] == "2"
     assert rows["vote disagreements"] == "1"
+    # the names --test-slides and --slide need
+    assert rows["slide files"] == "a.svs, b.svs"
     assert "CIRCLE" not in rows  # kinds without annotations are left out of the table
     # values line up in one column
     value_columns = set()
@@ -221,3 +224,17 @@ def test_backend_option_forces_the_reader(
     assert {k: v for k, v in forced.items() if k != "backend"} == {
         k: v for k, v in auto.items() if k != "backend"
     }
+
+
+def test_long_slide_lists_are_shortened_in_the_table(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    names = [f"s{i:02d}.svs" for i in range(25)]
+    path = make_sliderunner_db(
+        tmp_path / "many.sqlite", names, [spot(1, 10, 10, 1)], classes={1: "mitotic figure"}
+    )
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "s00.svs, s01.svs" in out
+    assert "s19.svs, ... and 5 more (--json lists all)" in out
+    assert run_json(capsys, str(path))["slide_names"] == names

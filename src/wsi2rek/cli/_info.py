@@ -146,6 +146,8 @@ def database_info(db: SlideRunnerDB) -> dict[str, Any]:
         "path": str(db.path),
         "schema_version": db.schema_version,
         "slides": len(db.slides()),
+        # The names --test-slides, --slide and the slide folder need.
+        "slide_names": sorted(s.filename for s in db.slides()),
         "classes": {str(uid): name for uid, name in classes.items()},
         "persons": {str(uid): name for uid, name in db.persons().items()},
         "annotations": summary,
@@ -178,6 +180,16 @@ def _table(rows: Sequence[tuple[str, str]]) -> list[str]:
     return [f"{key.ljust(width)}  {value}".rstrip() for key, value in rows]
 
 
+#: Slide file names listed by the text output (``--json`` lists every one).
+_NAMES_SHOWN = 20
+
+
+def _names(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_NAMES_SHOWN]) or "-"
+    more = len(names) - _NAMES_SHOWN
+    return f"{shown}, ... and {more} more (--json lists all)" if more > 0 else shown
+
+
 def _named(ids: Mapping[str, str]) -> str:
     return ", ".join(f"{uid} {name}" for uid, name in ids.items()) or "-"
 
@@ -208,12 +220,13 @@ def render(info: Mapping[str, Any]) -> str:
     qupath = info["kind"] == "qupath"
     rows: list[tuple[str, str]] = [
         ("slides", str(info["slides"])),
+        ("slide files", _names(info.get("slide_names", []))),
         ("classes", _named(classes)),
         ("annotations", f"{annos['total']} ({counted})"),
     ]
     if not qupath:
         rows.insert(0, ("schema version", str(info["schema_version"])))
-        rows.insert(3, ("persons", _named(info["persons"])))
+        rows.insert(4, ("persons", _named(info["persons"])))
     kind_rows = [(f"  {kind}", str(n)) for kind, n in annos["by_kind"].items() if n]
     class_rows = [
         (
