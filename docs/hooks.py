@@ -87,6 +87,7 @@ def on_pre_build(config: Any) -> None:
     generated = Path(config.docs_dir) / "generated"
     start = time.perf_counter()
     _load("gen_cli").write_cli_reference(generated / "cli.md")
+    _load("gen_rekognition").write_tables(generated)
     written = _load("gen_figures").generate(generated / "figures")
     log.info(
         "wsi2rek docs: CLI reference and %d figures generated in %.1f s",

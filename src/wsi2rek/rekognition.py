@@ -40,6 +40,7 @@ __all__ = [
     "DETECT_MAX_IMAGE_BYTES",
     "GUIDE_URL",
     "MODEL_ARN",
+    "NOT_CHECKED",
     "PROJECT_ARN",
     "QUOTA",
     "QUOTAS",
@@ -632,3 +633,29 @@ CODES: dict[Code, CodeInfo] = {
 
 #: Codes of terminal content errors: the service drops such lines silently.
 TERMINAL_CONTENT_CODES: frozenset[Code] = frozenset(c for c, i in CODES.items() if i.terminal)
+
+#: Codes of the guide that the validator cannot check locally, and why.
+NOT_CHECKED: dict[str, str] = {
+    "ERROR_NO_VALID_LABEL_ATTRIBUTES": "reported through the underlying "
+    "ERROR_INVALID_LABEL_ATTRIBUTE_* or ERROR_UNSUPPORTED_USE_CASE_TYPE code, which says "
+    "what to fix",
+    "WARNING_UNANNOTATED_RECORD": "a console state (an image added but never labelled); a "
+    "manifest line without label attribute is ERROR_NO_LABEL_ATTRIBUTES",
+    "WARNING_NO_ATTRIBUTE_ANNOTATIONS": "reported as WARNING_NO_ANNOTATIONS (empty "
+    "annotations) or ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT (missing annotations)",
+    "ERROR_INVALID_PERMISSIONS_MANIFEST_S3_BUCKET": "needs the service's own access to the "
+    "bucket; see the AWS setup page for the bucket policy",
+    "ERROR_INVALID_PERMISSIONS_IMAGES_S3_BUCKET": "needs the service's own access to the "
+    "images' bucket",
+    "ERROR_INVALID_IMAGES_S3_BUCKET_OWNER": "needs the buckets' ACLs (owner ids)",
+    "ERROR_FAILED_IMAGES_S3_COPY": "happens inside the service (permissions, KMS policy)",
+    "ERROR_CANNOT_WRITE_OUTPUT_S3_BUCKET": "needs the service's access to the output bucket",
+    "ERROR_INSUFFICIENT_IMAGES_PER_LABEL_FOR_AUTOSPLIT": "the service's split threshold is "
+    "not documented; validate --distribute checks two images per label",
+    "ERROR_MANIFEST_TOO_FEW_USABLE_LABELS": "depends on the use case the service chooses; "
+    "wsi2rek writes object-detection lines only and checks ERROR_MANIFEST_TOO_FEW_LABELS",
+    "ERROR_INSUFFICIENT_LABEL_OVERLAP": "checked as ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP "
+    "(the same formula; all wsi2rek lines are usable object-detection lines)",
+    "images per dataset in Mumbai and London (28,000 train / 7,000 test)": "depends on the "
+    "region the dataset is created in, unknown to a local validation",
+}

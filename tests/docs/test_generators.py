@@ -158,28 +158,35 @@ REKOGNITION_CODES = (
 )
 
 
-def _table_codes(page: Path) -> set[str]:
-    return set(
-        re.findall(
-            r"^\| `((?:ERROR|WARNING)_[A-Z0-9_]+)` \|", page.read_text("utf-8"), re.MULTILINE
-        )
-    )
+gen_rekognition = load("gen_rekognition")
 
 
-def test_troubleshooting_explains_every_rekognition_code() -> None:
-    documented = _table_codes(DOCS / "troubleshooting.md")
+def _table_codes(text: str) -> set[str]:
+    return set(re.findall(r"^\| `((?:ERROR|WARNING|WSI2REK)_[A-Z0-9_]+)` \|", text, re.MULTILINE))
+
+
+def test_troubleshooting_includes_the_generated_tables() -> None:
+    page = (DOCS / "troubleshooting.md").read_text("utf-8")
+    assert '--8<-- "docs/generated/rekognition-quotas.md"' in page
+    assert '--8<-- "docs/generated/rekognition-codes.md"' in page
+
+
+def test_generated_tables_explain_every_rekognition_code() -> None:
+    """The guide's codes (REKOGNITION_CODES) are each a row: checked, or why not."""
+    documented = _table_codes(gen_rekognition.codes_table())
     missing = set(REKOGNITION_CODES) - documented
-    assert not missing, f"troubleshooting.md lacks a table row for {sorted(missing)}"
+    assert not missing, f"the generated code table lacks {sorted(missing)}"
 
 
-def test_troubleshooting_explains_every_code_the_validator_emits() -> None:
-    emitted: set[str] = set()
-    for source in (ROOT / "src" / "wsi2rek" / "dataset").glob("*.py"):
-        emitted |= set(re.findall(r'"((?:ERROR|WARNING)_[A-Z0-9_]+)"', source.read_text("utf-8")))
-    if not emitted:
-        pytest.skip("wsi2rek.dataset emits no codes (validator not present)")
-    missing = emitted - _table_codes(DOCS / "troubleshooting.md")
-    assert not missing, f"troubleshooting.md lacks a table row for {sorted(missing)}"
+def test_generated_tables_list_every_code_and_quota_of_the_owner_module(tmp_path: Path) -> None:
+    from wsi2rek.rekognition import QUOTAS, Code
+
+    assert _table_codes(gen_rekognition.codes_table()) >= {str(c) for c in Code}
+    quotas = gen_rekognition.quota_table()
+    assert all(f"`{q.name}`" in quotas for q in QUOTAS)
+    assert "| test images per label, maximum | 1,000 |" in quotas
+    written = gen_rekognition.write_tables(tmp_path)
+    assert [p.name for p in written] == ["rekognition-quotas.md", "rekognition-codes.md"]
 
 
 def test_blog_page_covers_all_eleven_notebook_steps() -> None:
