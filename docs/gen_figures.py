@@ -20,7 +20,13 @@ from PIL import Image, ImageDraw, ImageFont
 from wsi2rek.dataset import build_dataset
 from wsi2rek.detection import Detection
 from wsi2rek.geometry import Box, Point
-from wsi2rek.inference import ThresholdPoint, evaluate_detections
+from wsi2rek.inference import (
+    BlobDetector,
+    ThresholdPoint,
+    detect_slide,
+    evaluate_detections,
+    write_detection_preview,
+)
 from wsi2rek.labels import LabelMap
 from wsi2rek.sampling import (
     EDGE_POLICIES,
@@ -410,6 +416,41 @@ def annotated_patch(scratch: Path) -> bytes:
     return _save(image)
 
 
+def detection_preview(scratch: Path) -> bytes:
+    """``detect-slide --preview``: marks against the truth, density and the hotspot.
+
+    A 4096 x 3072 slide at 1 um/px (12.6 mm²): mitotic figures clustered in one region,
+    look-alikes spread out; the blob detector finds both, so look-alikes show as false
+    positives; one painted mitosis is left out of the detection list to show a miss.
+    """
+    rng = np.random.default_rng(5)
+    width, height = 4096, 3072
+    cluster = [
+        Point(float(x), float(y)) for x, y in rng.uniform((2300, 700), (3500, 1900), (18, 2))
+    ]
+    spread = [Point(float(x), float(y)) for x, y in rng.uniform((300, 300), (3800, 2800), (10, 2))]
+    lookalikes = [
+        Point(float(x), float(y)) for x, y in rng.uniform((300, 300), (3800, 2800), (8, 2))
+    ]
+    mitoses = cluster + spread
+    path = make_slide(
+        scratch / "hotspot.svs",
+        width,
+        height,
+        mpp=1.0,
+        tissue="full",
+        cells=mitoses,
+        lookalikes=lookalikes,
+        seed=5,
+    )
+    found = detect_slide(path, BlobDetector(), tile=1024, overlap=64, tissue_only=False)
+    detections = [d for d in found.detections if d.box.center.distance(spread[0]) > 30]
+    out = scratch / "detection-preview.png"
+    write_detection_preview(path, detections, out, truth=mitoses, max_size=520)
+    with Image.open(out) as image:
+        return _save(image.convert("RGB"))
+
+
 #: Figure file name -> function producing its PNG bytes.
 FIGURES: dict[str, Callable[[Path], bytes]] = {
     "edge-policies.png": edge_policies,
@@ -417,6 +458,7 @@ FIGURES: dict[str, Callable[[Path], bytes]] = {
     "f1-threshold.png": f1_threshold,
     "sampling-preview.png": sampling_preview,
     "annotated-patch.png": annotated_patch,
+    "detection-preview.png": detection_preview,
 }
 
 

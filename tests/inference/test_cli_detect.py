@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from wsi2rek.cli import main
 from wsi2rek.inference import read_detections
+from wsi2rek.testing import make_image
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -257,3 +259,68 @@ def test_no_detection_for_the_slide_gives_a_warning_and_undefined_precision(
     assert result["precision"] is None  # 0/0 is undefined, not 0
     assert result["recall"] == 0.0
     assert result["f1"] == 0.0
+
+
+def test_detect_slide_preview_and_hotspot_count(
+    cell_slide: Path,
+    cell_db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    border_cells: tuple[tuple[int, int], ...],
+) -> None:
+    """--preview writes the picture; the summary's hotspot count equals a direct count of
+    the detection centres inside the reported field."""
+    out, picture = tmp_path / "d.geojson", tmp_path / "preview.png"
+    code, stdout, _ = _run(
+        capsys,
+        "detect-slide", str(cell_slide), "--demo-detector", "--all-tiles",
+        "--tile", "512", "--overlap", "64", "--out", str(out), "--json",
+        "--preview", str(picture), "--truth", str(cell_db), "--truth-label", "mitotic figure=2",
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads(stdout)
+    assert summary["preview"] == str(picture)
+    with Image.open(picture) as image:
+        assert image.width > image.height  # slide panel and density panel side by side
+    left, top, right, bottom = summary["hotspot"]["box"]
+    centres = [d.box.center for d in read_detections(out)]
+    inside = [c for c in centres if left <= c.x < right and top <= c.y < bottom]
+    assert summary["hotspot"]["count"] == len(inside) > 0
+    assert summary["hotspot"]["area_mm2"] == 2.37
+
+
+def test_detect_slide_without_mpp_says_why_there_is_no_hotspot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = make_image(tmp_path / "plain.png", 600, 400, cells=[(300, 200)])
+    code, stdout, _ = _run(
+        capsys,
+        "detect-slide", str(image), "--demo-detector", "--all-tiles",
+        "--out", str(tmp_path / "d.csv"),
+    )  # fmt: skip
+    assert code == 0
+    assert "hotspot: not computed: the slide records no resolution (MPP)" in stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--truth", "t.sqlite", "--truth-label", "m=2"], "--truth needs --preview"),
+        (["--preview", "p.png", "--truth", "t.sqlite"], "--truth and --truth-label go together"),
+        (["--preview", "p.jpg"], "name it *.png"),
+    ],
+)
+def test_bad_picture_arguments_fail_before_detection(
+    cell_slide: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    out = tmp_path / "d.csv"
+    code, _, err = _run(
+        capsys, "detect-slide", str(cell_slide), "--demo-detector", "--out", str(out), *extra
+    )
+    assert code == 2
+    assert message in err
+    assert not out.exists()

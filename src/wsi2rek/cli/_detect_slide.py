@@ -82,6 +82,27 @@ def register(subparsers: Any) -> None:
         "(default: '<label> (detected)', never a ground-truth class)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing .sqlite --out")
+    p.add_argument(
+        "--preview",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="also write a picture: the slide with its detections and their density per mm² "
+        "with the hotspot (2.37 mm², 10 high-power fields) marked",
+    )
+    p.add_argument(
+        "--truth",
+        type=Path,
+        default=None,
+        metavar="DB",
+        help="with --preview: a SlideRunner database; marks hits, misses, false positives",
+    )
+    p.add_argument(
+        "--truth-label",
+        default=None,
+        metavar="LABEL=IDS",
+        help="with --truth: the ground-truth classes, e.g. 'mitotic figure=2'",
+    )
     add_json_flag(p)
     add_backend_flag(p)
     p.set_defaults(handler=_detect)
@@ -210,6 +231,7 @@ def _detect(args: argparse.Namespace) -> int:
         raise DetectionError("--class needs a SlideRunner --out (.sqlite)")
     if suffix in (".sqlite", ".sqlite3", ".db") and out.exists() and not args.overwrite:
         raise DetectionError(f"--out {out} exists; pass --overwrite to replace it")
+    _check_picture_args(args)
     detector = _load_detector(args)
     with open_slide(args.slide, backend=args.backend) as slide:
         result = detect_slide(
@@ -241,12 +263,18 @@ def _detect(args: argparse.Namespace) -> int:
                 class_name=args.class_name,
                 overwrite=args.overwrite,
             )
-    summary = {**result.to_dict(), "out": str(out)}
+        spot, note = _hotspot_and_preview(args, slide, result.detections)
+    summary = {**result.to_dict(), "out": str(out), "hotspot": spot}
+    if args.preview is not None:
+        summary["preview"] = str(args.preview)
+    if note:
+        summary["hotspot_note"] = note
     if args.json:
         print_json(summary)
         return 0
     tiles = summary["tiles"]
     print(f"{result.slide}: {len(result)} detections {result.counts()} -> {out}")
+    _print_picture(summary)
     print(
         f"tiles: {tiles['total']} total, {tiles['run']} run, {tiles['cached']} cached, "
         f"{tiles['skipped_no_tissue']} without tissue, {tiles['failed']} failed; "
@@ -258,6 +286,64 @@ def _detect(args: argparse.Namespace) -> int:
             f"warning: {result.tiles_failed} tiles failed: {list(result.failed)}", file=sys.stderr
         )
     return 0
+
+
+def _check_picture_args(args: argparse.Namespace) -> None:
+    if args.truth is not None and args.preview is None:
+        raise DetectionError("--truth needs --preview PNG (it marks hits, misses, FPs there)")
+    if (args.truth is None) != (args.truth_label is None):
+        raise DetectionError(
+            "--truth and --truth-label go together: --truth DB --truth-label 'mitotic figure=2'"
+        )
+    if args.preview is not None and args.preview.suffix.lower() != ".png":
+        raise DetectionError(f"--preview {args.preview}: the picture is a PNG; name it *.png")
+
+
+def _print_picture(summary: dict[str, Any]) -> None:
+    spot = summary["hotspot"]
+    if spot is not None:
+        print(f"hotspot ({spot['area_mm2']:g} mm², 10 HPF): {spot['count']} detections")
+    if summary.get("hotspot_note"):
+        print(f"hotspot: {summary['hotspot_note']}")
+    if summary.get("preview"):
+        print(f"preview: {summary['preview']}")
+
+
+def _hotspot_and_preview(
+    args: argparse.Namespace, slide: Any, detections: Any
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The hotspot (None without MPP, with a note saying why) and the --preview picture."""
+    from wsi2rek.inference import hotspot, write_detection_preview  # noqa: PLC0415
+
+    if args.truth is not None and args.preview is None:
+        raise DetectionError("--truth needs --preview PNG (it marks hits, misses, FPs there)")
+    if (args.truth is None) != (args.truth_label is None):
+        raise DetectionError(
+            "--truth and --truth-label go together: --truth DB --truth-label 'mitotic figure=2'"
+        )
+    mpp = slide.mpp[0] if slide.mpp else None
+    note = (
+        None
+        if mpp
+        else "not computed: the slide records no resolution (MPP), and the 2.37 mm² field "
+        "needs it; use the scanner's original file"
+    )
+    if args.preview is None:
+        centres = [d.box.center for d in detections]
+        spot = hotspot(centres, slide.dimensions, mpp) if mpp else None
+        return (None if spot is None else spot.to_dict()), note
+    truth = None
+    if args.truth is not None:
+        from wsi2rek.annotations import SlideRunnerDB  # noqa: PLC0415
+        from wsi2rek.inference import ground_truth_from_db  # noqa: PLC0415
+        from wsi2rek.labels import LabelMap  # noqa: PLC0415
+
+        labels = LabelMap.parse([args.truth_label])
+        with SlideRunnerDB(args.truth) as db:
+            found = ground_truth_from_db(db, slide.path.name, labels)
+        truth = [p for points in found.values() for p in points]
+    spot = write_detection_preview(slide.path, detections, args.preview, truth=truth)
+    return (None if spot is None else spot.to_dict()), note
 
 
 def _evaluate(args: argparse.Namespace) -> int:

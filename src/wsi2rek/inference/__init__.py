@@ -28,6 +28,7 @@ from wsi2rek.inference._export import (
     write_sliderunner,
 )
 from wsi2rek.inference._merge import merge_detections, merge_indices
+from wsi2rek.inference._picture import HOTSPOT_MM2, Hotspot, hotspot, write_detection_preview
 from wsi2rek.inference._rate import RateLimiter
 from wsi2rek.inference._slide import (
     SlideDetections,
@@ -39,8 +40,10 @@ from wsi2rek.inference._tiles import Tile, plan_tiles
 
 __all__ = [
     "CSV_COLUMNS",
+    "HOTSPOT_MM2",
     "BlobDetector",
     "EvaluationResult",
+    "Hotspot",
     "Metrics",
     "RateLimiter",
     "SlideDetections",
@@ -52,6 +55,7 @@ __all__ = [
     "evaluate_detections",
     "format_ratio",
     "ground_truth_from_db",
+    "hotspot",
     "label_color",
     "label_components",
     "match_detections",
@@ -62,6 +66,7 @@ __all__ = [
     "tile_detections_to_slide",
     "to_geojson",
     "write_csv",
+    "write_detection_preview",
     "write_geojson",
     "write_sliderunner",
 ]

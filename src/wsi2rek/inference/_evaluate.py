@@ -162,6 +162,18 @@ def match_detections(
     Returns:
         One flag per detection (in input order): True for a true positive.
     """
+    return match_both(detections, truth, radius)[0]
+
+
+def match_both(
+    detections: Sequence[Detection], truth: Sequence[Point], radius: float
+) -> tuple[list[bool], list[bool]]:
+    """:func:`match_detections`, also saying which ground-truth points were matched.
+
+    Returns:
+        ``(hits, found)``: one flag per detection (True: a true positive) and one per
+        ground-truth point (True: matched; False: a miss).
+    """
     cell = max(radius, 1e-9)
     grid: dict[tuple[int, int], list[int]] = defaultdict(list)
     for k, p in enumerate(truth):
@@ -184,7 +196,7 @@ def match_detections(
         if best is not None:
             used[best[1]] = True
             hits[i] = True
-    return hits
+    return hits, used
 
 
 def _points(truth: Iterable[Point | Annotation]) -> list[Point]:
