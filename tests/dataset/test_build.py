@@ -223,6 +223,8 @@ def test_different_plan_or_options_are_refused(slides: dict[str, str], tmp_path:
         build_dataset(make_plan(slides, seed=5), out, workers=0, preview=False)
     assert info.value.path == out
     assert "overwrite" in str(info.value)
+    # Not just two hashes: the refusal names the planning parameter that changed.
+    assert "planning parameters changed: seed: 0 -> 5" in str(info.value)
     with pytest.raises(DatasetMismatchError, match="image_format"):
         build_dataset(make_plan(slides), out, image_format="jpeg", workers=0, preview=False)
     with pytest.raises(DatasetMismatchError, match="job_name"):

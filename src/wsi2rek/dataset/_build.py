@@ -532,7 +532,7 @@ def build_dataset(
         {"attribute": attribute, "job_name": job_name, "creation_date": date},
     )
     root = Path(out)
-    prepare_folder(root, key, overwrite=overwrite)
+    prepare_folder(root, key, overwrite=overwrite, params=plan.params)
     root.mkdir(parents=True, exist_ok=True)
     info: dict[str, Any] = {"format": DATASET_FORMAT, "status": "building", "build": key}
     atomic_write_text(

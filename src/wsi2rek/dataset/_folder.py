@@ -140,7 +140,13 @@ def _remove_dataset(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
 
 
-def prepare_folder(out: Path, key: Mapping[str, Any], *, overwrite: bool) -> None:
+def prepare_folder(
+    out: Path,
+    key: Mapping[str, Any],
+    *,
+    overwrite: bool,
+    params: Mapping[str, Any] | None = None,
+) -> None:
     """Check that ``out`` can take this dataset; with ``overwrite``, remove an older one.
 
     ``overwrite`` removes only files a previous build in ``out`` wrote (the images and
@@ -154,6 +160,9 @@ def prepare_folder(out: Path, key: Mapping[str, Any], *, overwrite: bool) -> Non
             the previous build did not write, images of unknown origin, or a
             ``dataset.json`` that is not wsi2rek's.
         DatasetError: ``out`` exists and is not a folder.
+
+    ``params`` (the new plan's parameters) lets a refusal say which planning parameter
+    changed when the plan fingerprints differ.
     """
     if out.exists() and not out.is_dir():
         raise DatasetError(f"output {out} exists and is not a folder", path=out)
@@ -167,6 +176,8 @@ def prepare_folder(out: Path, key: Mapping[str, Any], *, overwrite: bool) -> Non
         diff = sorted(k for k in set(key) | set(old) if key.get(k) != old.get(k))
         if diff:
             details = ", ".join(f"{k}: {old.get(k)!r} -> {key.get(k)!r}" for k in diff)
+            if "fingerprint" in diff and params is not None:
+                details += "; " + _params_change(info.get("params"), params)
             raise DatasetMismatchError(
                 f"{out} holds a dataset built with different parameters ({details}); it is "
                 "not mixed. Use another folder or pass overwrite=True (--overwrite) to replace "
@@ -181,6 +192,21 @@ def prepare_folder(out: Path, key: Mapping[str, Any], *, overwrite: bool) -> Non
             "folder (or move images/ away)",
             path=out,
         )
+
+
+def _params_change(old: Any, new: Mapping[str, Any]) -> str:
+    """Which planning parameters differ between a stored dataset.json and a new plan."""
+    if not isinstance(old, dict):  # an interrupted build records its parameters only at the end
+        return "the previous build did not finish, so its planning parameters are not recorded"
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if not changed:
+        return (
+            "the planning parameters are the same, so the patches differ: another database, "
+            "other slides or a changed sampler"
+        )
+    return "planning parameters changed: " + ", ".join(
+        f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed
+    )
 
 
 def existing_images(out: Path, splits: Iterable[str]) -> set[str]:
