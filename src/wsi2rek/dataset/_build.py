@@ -186,7 +186,16 @@ def _creation_date(plan: PatchPlan, given: str | datetime | None) -> str:
 
 def _versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {}
-    for dist in ("wsi2rek", "openslide-python", "openslide-bin", "numpy", "Pillow"):
+    for dist in (
+        "wsi2rek",
+        "openslide-python",
+        "openslide-bin",
+        "numpy",
+        "Pillow",
+        "tifffile",
+        "imagecodecs",
+        "isal",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
