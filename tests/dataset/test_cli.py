@@ -174,3 +174,18 @@ def test_validate_a_folder_without_manifests_is_one_line(
     err = capsys.readouterr().err
     assert "has no train.manifest" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_build_whose_only_slides_are_test_slides_fails_clearly(
+    inputs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """limits page, Training: "Minimum number of images per label is 1." Before, the
+    build said ok and wrote no train.manifest."""
+    args = _build(inputs, tmp_path / "ds")
+    i = args.index("--test-slides")
+    args[i + 1] = "one.svs,two.svs"
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "no training patch" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "ds" / "train.manifest").exists()

@@ -175,6 +175,31 @@ def _check_plan(plan: PatchPlan, patches: Sequence[PatchSpec], limits: Quota) ->
         )
 
 
+def _check_training_split(patches: Sequence[PatchSpec], out: str | Path) -> None:
+    """Refuse a plan whose training split cannot train: no patch, or a label only in test.
+
+    The guide's training quota: "Minimum number of images per label is 1" (limits page).
+    """
+    train_labels = {b.label for p in patches if p.split == "train" for b in p.boxes}
+    test_labels = {b.label for p in patches if p.split == "test" for b in p.boxes}
+    if not train_labels:
+        slides = sorted({p.slide for p in patches})
+        raise DatasetError(
+            f"the plan has no training patch with a box (slides {slides[:5]} are all test "
+            "slides or have no objects); keep at least one slide with objects out of "
+            "--test-slides / test_slides",
+            path=out,
+        )
+    missing = sorted(test_labels - train_labels)
+    if missing:
+        raise DatasetError(
+            f"labels {missing} have test images but no training image (Rekognition needs "
+            "at least 1 training image per label); move a slide with those objects out of "
+            "--test-slides, or drop the labels from the label map",
+            path=out,
+        )
+
+
 def _creation_date(plan: PatchPlan, given: str | datetime | None) -> str:
     if isinstance(given, datetime):
         return given.isoformat(timespec="microseconds")
@@ -533,6 +558,7 @@ def build_dataset(
         )
     patches, dupes = _dedupe(plan.patches)
     _check_plan(plan, patches, QUOTA)
+    _check_training_split(patches, out)
     date = _creation_date(plan, creation_date)
     fingerprint = plan.fingerprint()
     key = build_key(
