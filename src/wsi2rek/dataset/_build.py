@@ -486,7 +486,10 @@ def build_dataset(
     """Cut, encode and write every patch of ``plan`` into the folder ``out``.
 
     The same plan and options give the same folder byte for byte, whatever the number of
-    workers or the executor (only ``built_at`` in ``dataset.json`` differs). Manifest
+    workers or the executor (only ``built_at`` in ``dataset.json`` differs). The identity
+    of every slide file (:func:`~wsi2rek.slides.slide_identity`: size and sampled content,
+    not path or time) is recorded, so resuming after a slide was replaced by another file
+    of the same name is refused rather than mixing pixels of both. Manifest
     ``source-ref`` values are relative paths (``images/train/x.png``); the AWS uploader
     rewrites them to ``s3://`` URIs. Rerunning after an interruption writes only the
     missing images.
@@ -527,7 +530,8 @@ def build_dataset(
     Raises:
         SamplingError: A patch size is outside Rekognition's 64-4096 px or 20:1 limits.
         SlideNotFoundError: A slide file of the plan is missing.
-        DatasetMismatchError: ``out`` holds a different dataset and ``overwrite`` is False,
+        DatasetMismatchError: ``out`` holds a different dataset (other plan, options or
+            slide files) and ``overwrite`` is False,
             or files the previous build did not write, or is not a wsi2rek dataset.
         DatasetError: The plan is empty or inconsistent (unknown labels or slides,
             clashing names), or a worker process died.
@@ -561,10 +565,20 @@ def build_dataset(
     _check_training_split(patches, out)
     date = _creation_date(plan, creation_date)
     fingerprint = plan.fingerprint()
+    from wsi2rek.slides._identity import slide_identity  # noqa: PLC0415  (imports OpenSlide)
+
+    identities = {
+        name: slide_identity(plan.slide_paths[name]) for name in sorted({p.slide for p in patches})
+    }
     key = build_key(
         fingerprint,
         options,
-        {"attribute": attribute, "job_name": job_name, "creation_date": date},
+        {
+            "attribute": attribute,
+            "job_name": job_name,
+            "creation_date": date,
+            "slide_identities": identities,
+        },
     )
     root = Path(out)
     prepare_folder(root, key, overwrite=overwrite, params=plan.params)

@@ -35,8 +35,13 @@ _FORMAT_PREFIX = "wsi2rek-dataset/"
 _LISTED = 5
 
 
-def build_key(fingerprint: str, options: ImageOptions, meta: Mapping[str, str]) -> dict[str, Any]:
-    """What must match for a rebuild to resume a folder: plan fingerprint and options."""
+def build_key(fingerprint: str, options: ImageOptions, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What must match for a rebuild to resume a folder: plan fingerprint and options.
+
+    ``meta`` adds the manifest fields and ``slide_identities`` (slide name ->
+    :func:`~wsi2rek.slides.slide_identity`), so that a slide file replaced by another
+    between two runs is refused instead of mixing the pixels of both files.
+    """
     return {"fingerprint": fingerprint, **options.to_dict(), **meta}
 
 
@@ -140,6 +145,17 @@ def _remove_dataset(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
 
 
+def _difference(name: str, old: Any, new: Any) -> str:
+    """One changed entry of the build key, readable (slides by name, not by hash)."""
+    if name == "slide_identities" and isinstance(old, dict) and isinstance(new, dict):
+        changed = sorted(s for s in set(old) | set(new) if old.get(s) != new.get(s))
+        return (
+            f"slide_identities: the files of slides {changed} are not the ones the dataset "
+            "was built from (other content under the same name)"
+        )
+    return f"{name}: {old!r} -> {new!r}"
+
+
 def prepare_folder(
     out: Path,
     key: Mapping[str, Any],
@@ -175,7 +191,7 @@ def prepare_folder(
         old = old if isinstance(old, dict) else {}
         diff = sorted(k for k in set(key) | set(old) if key.get(k) != old.get(k))
         if diff:
-            details = ", ".join(f"{k}: {old.get(k)!r} -> {key.get(k)!r}" for k in diff)
+            details = ", ".join(_difference(k, old.get(k), key.get(k)) for k in diff)
             if "fingerprint" in diff and params is not None:
                 details += "; " + _params_change(info.get("params"), params)
             raise DatasetMismatchError(

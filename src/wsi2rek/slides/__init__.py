@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from wsi2rek._lazy import lazy_exports
 from wsi2rek.slides._base import SlideSource
+from wsi2rek.slides._identity import slide_identity
 from wsi2rek.slides._open import BACKENDS, open_slide
 from wsi2rek.slides._openslide import OpenSlideSource
 from wsi2rek.slides._pillow import DEFAULT_MAX_PIXELS, PillowSlideSource
@@ -26,6 +27,7 @@ __all__ = [
     "SlideSource",
     "TiffSlideSource",
     "open_slide",
+    "slide_identity",
 ]
 
 # tifffile and imagecodecs load only when a TIFF-family slide is opened
