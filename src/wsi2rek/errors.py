@@ -26,6 +26,8 @@ __all__ = [
     "DetectionError",
     "FetchError",
     "FetchVerificationError",
+    "ImageTooLargeError",
+    "ImplausibleMppWarning",
     "LabelMapError",
     "MainGuardError",
     "ManifestError",
@@ -331,3 +333,18 @@ class ModelNotStoppedError(AwsError):
         super().__init__(
             message, operation="StopProjectVersion", resource=resource, code="ModelNotStopped"
         )
+
+
+# --- appended for bounded memory and metadata checks (issue 10) -------------------------
+
+
+class ImageTooLargeError(UnsupportedSlideError):
+    """A plain image has more pixels than wsi2rek decodes at once (``max_pixels``).
+
+    Plain PNG/JPEG/TIFF images are decoded whole; convert a large one to a tiled pyramid
+    (e.g. ``vips tiffsave in.png out.tif --tile --pyramid``), which is read tile by tile.
+    """
+
+
+class ImplausibleMppWarning(Wsi2RekWarning):
+    """A file's pixel size is outside the microscopy range and is treated as absent."""

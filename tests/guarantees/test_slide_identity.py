@@ -115,7 +115,7 @@ def test_cli_rebuild_after_replacing_a_slide_is_one_line(tmp_path: Path) -> None
         [spot(1, x, y, 2) for x, y in CELLS],
         classes={2: "cell"},
     )
-    args = [
+    args: list[str | Path] = [
         "build",
         "--db",
         db,

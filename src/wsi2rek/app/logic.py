@@ -9,7 +9,6 @@ clamping a slide region. ``wsi2rek/app/streamlit_app.py`` only wires these to wi
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 import tempfile
@@ -22,6 +21,7 @@ import attrs
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
+from wsi2rek._json import dumps
 from wsi2rek.detection import Detection, RGBImage
 from wsi2rek.errors import Wsi2RekError
 from wsi2rek.geometry import Box, Point
@@ -464,7 +464,7 @@ def detections_geojson(detections: Iterable[Detection]) -> bytes:
     (name and the colour the app draws it in) and the confidence in ``measurements``;
     QuPath's *File > Import objects* reads it.
     """
-    return json.dumps(to_geojson(list(detections)), indent=1).encode("utf-8")
+    return dumps(to_geojson(list(detections)), what="GeoJSON", indent=1).encode("utf-8")
 
 
 # --- slide mode -------------------------------------------------------------------------

@@ -13,11 +13,12 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 from wsi2rek import __version__
-from wsi2rek.errors import Wsi2RekError
+from wsi2rek.errors import Wsi2RekError, Wsi2RekWarning
 
 __all__ = ["main"]
 
@@ -83,13 +84,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warning_printer(command: str) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints wsi2rek's warnings as one plain line."""
+    original = warnings.showwarning
+
+    def show(  # noqa: PLR0917  (the signature warnings.showwarning calls)
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, Wsi2RekWarning):
+            print(f"wsi2rek {command}: warning: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = os.environ.get("WSI2REK_DEBUG") == "1"
     try:
-        code: int = args.handler(args)
+        with warnings.catch_warnings():  # restores showwarning for in-process callers
+            warnings.showwarning = _warning_printer(args.command)
+            code: int = args.handler(args)
     except KeyboardInterrupt:
         print("wsi2rek: interrupted", file=sys.stderr)
         return 130

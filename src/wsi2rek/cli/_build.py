@@ -144,20 +144,23 @@ def _run(args: argparse.Namespace) -> int:
     ):
         warnings.simplefilter("always", Wsi2RekWarning)
         labels = LabelMap.parse(args.label, classes=source.classes())
-        plan = plan_dataset(
-            source,
-            args.slides,
-            labels,
-            sampler=sampler,
-            background=background,
-            test_slides=args.test_slides,
-            test_fraction=args.test_fraction,
-            spot_radius_px=args.spot_radius,
-            spot_radius_um=args.spot_radius_um,
-            seed=args.seed,
-        )
-    for warning in caught:
-        print(f"wsi2rek build: warning: {warning.message}", file=sys.stderr)
+        try:
+            plan = plan_dataset(
+                source,
+                args.slides,
+                labels,
+                sampler=sampler,
+                background=background,
+                test_slides=args.test_slides,
+                test_fraction=args.test_fraction,
+                spot_radius_px=args.spot_radius,
+                spot_radius_um=args.spot_radius_um,
+                seed=args.seed,
+            )
+        finally:
+            # also when planning fails: a warning (an ignored MPP...) often explains why
+            for warning in caught:
+                print(f"wsi2rek build: warning: {warning.message}", file=sys.stderr)
     summary = build_dataset(
         plan,
         args.out,

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wsi2rek._lazy import lazy_exports
-from wsi2rek.slides._base import SlideSource
+from wsi2rek.slides._base import MAX_REGION_PIXELS, PLAUSIBLE_MPP, SlideSource
 from wsi2rek.slides._identity import slide_identity
 from wsi2rek.slides._open import BACKENDS, open_slide
 from wsi2rek.slides._openslide import OpenSlideSource
-from wsi2rek.slides._pillow import DEFAULT_MAX_PIXELS, PillowSlideSource
+from wsi2rek.slides._pillow import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV, PillowSlideSource
 
 if TYPE_CHECKING:
     from wsi2rek.slides._tifffile import TiffSlideSource
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 __all__ = [
     "BACKENDS",
     "DEFAULT_MAX_PIXELS",
+    "MAX_PIXELS_ENV",
+    "MAX_REGION_PIXELS",
+    "PLAUSIBLE_MPP",
     "OpenSlideSource",
     "PillowSlideSource",
     "SlideSource",

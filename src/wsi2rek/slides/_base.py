@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import math
 import operator
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -14,9 +15,22 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from wsi2rek.errors import RegionError
+from wsi2rek.errors import ImplausibleMppWarning, RegionError
 
-__all__ = ["SlideSource"]
+__all__ = ["MAX_REGION_PIXELS", "PLAUSIBLE_MPP", "SlideSource"]
+
+#: Largest region one :meth:`SlideSource.read_region` call returns, in pixels of the
+#: requested level: 2**28 pixels is 768 MiB as RGB (OpenSlide needs another 1 GiB for its
+#: RGBA buffer). Larger requests raise :class:`~wsi2rek.errors.RegionError` before any
+#: memory is allocated; read large areas in tiles or from a lower-resolution level. A
+#: source's ``max_region_pixels`` attribute overrides it.
+MAX_REGION_PIXELS = 2**28
+
+#: Pixel sizes (micrometres per pixel) a microscope slide can have: from 0.01 (beyond any
+#: optical objective) to 20 (a 0.5x overview). Values outside, such as the 352.78 um/px of
+#: a TIFF saved at the 72 dpi default, describe a screen or a printer, not the specimen,
+#: and are treated as absent (with an :class:`~wsi2rek.errors.ImplausibleMppWarning`).
+PLAUSIBLE_MPP = (0.01, 20.0)
 
 #: Tolerance when comparing downsample factors (OpenSlide reports e.g. 4.000123).
 _DOWNSAMPLE_TOLERANCE = 1e-3
@@ -36,6 +50,9 @@ class SlideSource(abc.ABC):
 
     #: Short backend name, e.g. ``"openslide"`` or ``"pillow"``.
     backend: str = ""
+
+    #: The pixel budget of one :meth:`read_region` call (default :data:`MAX_REGION_PIXELS`).
+    max_region_pixels: int = MAX_REGION_PIXELS
 
     @property
     @abc.abstractmethod
@@ -96,8 +113,9 @@ class SlideSource(abc.ABC):
         ``(x, y)`` is the top-left corner in level-0 pixels; ``width`` and ``height`` are
         in pixels of ``level``. Parts outside the slide (including negative ``x``/``y``)
         are white. Integers of any kind (``int``, numpy integers) and integral floats are
-        accepted; a fractional value, a zero or negative size or an unknown level raise
-        :class:`~wsi2rek.errors.RegionError` (a ``ValueError``).
+        accepted; a fractional value, a zero or negative size, a region of more than
+        ``max_region_pixels`` pixels (:data:`MAX_REGION_PIXELS`) or an unknown level raise
+        :class:`~wsi2rek.errors.RegionError` (a ``ValueError``) before any pixel is read.
         """
 
     def best_level_for_downsample(self, downsample: float) -> int:
@@ -126,11 +144,13 @@ class SlideSource(abc.ABC):
         # a sparse pyramid can leave a big best level: read it in strips, box-reducing
         # each by a whole factor that keeps it at least as large as the target
         factor = max(1, min(lw // max_w, lh // max_h))
-        if factor == 1 or lw * lh <= _THUMBNAIL_DIRECT_PIXELS:
+        budget = self.max_region_pixels
+        if lw * lh <= min(_THUMBNAIL_DIRECT_PIXELS, budget) or (factor == 1 and lw * lh <= budget):
             image = Image.fromarray(self.read_region(0, 0, lw, lh, level))
         else:
             down = self.level_downsamples[level]
-            strip = factor * max(1, _THUMBNAIL_STRIP_ROWS // factor)
+            rows = min(_THUMBNAIL_STRIP_ROWS, max(1, self.max_region_pixels // lw))
+            strip = factor * max(1, rows // factor)
             parts = []
             for y in range(0, lh, strip):
                 rows = min(strip, lh - y)
@@ -202,12 +222,45 @@ def check_region(
             f"region size must be positive, got width={wi}, height={hi} at ({xi}, {yi}) "
             f"in {source.path}"
         )
+    if wi * hi > source.max_region_pixels:
+        raise RegionError(
+            f"region {wi} x {hi} = {wi * hi} pixels at ({xi}, {yi}), level {li} of "
+            f"{source.path} is more than the {source.max_region_pixels}-pixel budget of one "
+            f"read_region (it would need about {wi * hi * 3 / 2**30:.1f} GiB); read it in "
+            "tiles, or from a lower-resolution level"
+        )
     if not 0 <= li < source.level_count:
         raise RegionError(
             f"level {li} does not exist in {source.path}: it has {source.level_count} "
             f"level(s), 0 to {source.level_count - 1}"
         )
     return xi, yi, wi, hi, li
+
+
+def plausible_mpp(
+    mpp: tuple[float, float] | None, *, path: Path, source: str
+) -> tuple[float, float] | None:
+    """``mpp`` if both values lie in :data:`PLAUSIBLE_MPP`, else None with a warning.
+
+    Args:
+        mpp: Micrometres per pixel ``(x, y)`` as the file states it, or None.
+        path: The file, for the warning.
+        source: Where the value came from, for the warning (e.g. ``"TIFF resolution"``).
+    """
+    if mpp is None:
+        return None
+    low, high = PLAUSIBLE_MPP
+    if all(low <= v <= high for v in mpp):
+        return mpp
+    warnings.warn(
+        f"{path}: the pixel size from the {source}, {mpp[0]:.6g} x {mpp[1]:.6g} um/px, is "
+        f"outside the {low:g}-{high:g} um/px of microscope slides (a 72-dpi default gives "
+        "352.78), so it is ignored: options in micrometres need a slide with a real pixel "
+        "size; use pixel options instead",
+        ImplausibleMppWarning,
+        stacklevel=3,
+    )
+    return None
 
 
 def _fit_size(max_size: int | tuple[int, int]) -> tuple[int, int]:

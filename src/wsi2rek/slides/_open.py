@@ -8,10 +8,15 @@ from typing import Literal
 
 import openslide
 
-from wsi2rek.errors import ParameterError, SlideNotFoundError, UnsupportedSlideError
+from wsi2rek.errors import (
+    ImageTooLargeError,
+    ParameterError,
+    SlideNotFoundError,
+    UnsupportedSlideError,
+)
 from wsi2rek.slides._base import SlideSource
 from wsi2rek.slides._openslide import OpenSlideSource
-from wsi2rek.slides._pillow import DEFAULT_MAX_PIXELS, PillowSlideSource
+from wsi2rek.slides._pillow import PillowSlideSource
 
 __all__ = ["BACKENDS", "Backend", "open_slide"]
 
@@ -25,7 +30,7 @@ _TIFF_VENDORS = ("aperio", "generic-tiff")
 def open_slide(
     path: str | os.PathLike[str],
     *,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = None,
     backend: Backend | str = "auto",
 ) -> SlideSource:
     """Open a slide or plain image with the backend that reads it.
@@ -45,7 +50,9 @@ def open_slide(
 
     Args:
         path: The slide or image file.
-        max_pixels: Largest plain image (width x height) the Pillow backend decodes.
+        max_pixels: Largest plain image (width x height) the Pillow backend decodes,
+            since it decodes them whole. Default: the ``WSI2REK_MAX_IMAGE_PIXELS``
+            environment variable, else :data:`~wsi2rek.slides.DEFAULT_MAX_PIXELS` (2**28).
         backend: ``"auto"`` (default), or force ``"openslide"``, ``"tifffile"`` or
             ``"pillow"``; a forced backend that cannot read the file raises.
 
@@ -55,6 +62,7 @@ def open_slide(
 
     Raises:
         SlideNotFoundError: ``path`` does not exist.
+        ImageTooLargeError: A plain image has more than ``max_pixels`` pixels.
         UnsupportedSlideError: No backend can open the file (or the forced one cannot);
             ``tried`` says why each declined.
         ParameterError: ``backend`` is not one of :data:`BACKENDS`.
@@ -94,6 +102,8 @@ def open_slide(
     detail = ""
     try:
         source = PillowSlideSource(p, max_pixels=max_pixels)
+    except ImageTooLargeError:
+        raise  # its own message says what to do
     except UnsupportedSlideError as exc:
         tried.extend(exc.tried)
         detail = f" Pillow said: {exc.message}."
@@ -132,7 +142,7 @@ def _slide_file(p: Path) -> Path:
     return p
 
 
-def _forced(path: Path, backend: str, max_pixels: int) -> SlideSource:
+def _forced(path: Path, backend: str, max_pixels: int | None) -> SlideSource:
     if backend == "pillow":
         return PillowSlideSource(path, max_pixels=max_pixels)
     from wsi2rek.slides._tifffile import TiffSlideSource  # noqa: PLC0415 (lazy: tifffile)

@@ -15,7 +15,7 @@ import openslide
 from numpy.typing import NDArray
 
 from wsi2rek.errors import SlideNotFoundError, SlideReadError, UnsupportedSlideError
-from wsi2rek.slides._base import SlideSource, check_region, rgba_on_white
+from wsi2rek.slides._base import SlideSource, check_region, plausible_mpp, rgba_on_white
 
 __all__ = ["OpenSlideSource"]
 
@@ -28,6 +28,7 @@ class _Meta:
     level_downsamples: tuple[float, ...]
     properties: Mapping[str, str]
     associated_images: tuple[str, ...]
+    mpp: tuple[float, float] | None
 
 
 def _parse_mpp(properties: Mapping[str, str]) -> tuple[float, float] | None:
@@ -109,16 +110,17 @@ class OpenSlideSource(SlideSource):
                 self._handle = self._open()
                 self._pid = pid
                 if self._meta is None:
-                    self._meta = self._read_meta(self._handle)
+                    self._meta = self._read_meta(self._handle, self._path)
             return self._handle
 
     @staticmethod
-    def _read_meta(handle: Any) -> _Meta:
+    def _read_meta(handle: Any, path: Path) -> _Meta:
         dims = tuple((int(w), int(h)) for w, h in handle.level_dimensions)
         downs = tuple(float(d) for d in handle.level_downsamples)
         props = types.MappingProxyType({str(k): str(v) for k, v in handle.properties.items()})
         assoc = tuple(sorted(str(name) for name in handle.associated_images))
-        return _Meta(dims, downs, props, assoc)
+        mpp = plausible_mpp(_parse_mpp(props), path=path, source="slide metadata")
+        return _Meta(dims, downs, props, assoc, mpp)
 
     def _metadata(self) -> _Meta:
         if self._meta is None:
@@ -160,8 +162,12 @@ class OpenSlideSource(SlideSource):
 
     @property
     def mpp(self) -> tuple[float, float] | None:
-        """``(openslide.mpp-x, openslide.mpp-y)`` in micrometres, or None when absent."""
-        return _parse_mpp(self._metadata().properties)
+        """``(openslide.mpp-x, openslide.mpp-y)`` in micrometres, or None.
+
+        None when absent, or outside :data:`~wsi2rek.slides.PLAUSIBLE_MPP` (then an
+        :class:`~wsi2rek.errors.ImplausibleMppWarning` is emitted once, on opening).
+        """
+        return self._metadata().mpp
 
     @property
     def vendor(self) -> str | None:

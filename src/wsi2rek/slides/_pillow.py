@@ -15,13 +15,30 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin, TiffImagePlugin
 
-from wsi2rek.errors import ParameterError, SlideNotFoundError, SlideReadError, UnsupportedSlideError
-from wsi2rek.slides._base import SlideSource, _fit_size, check_region, rgba_on_white
+from wsi2rek.errors import (
+    ImageTooLargeError,
+    ParameterError,
+    SlideNotFoundError,
+    SlideReadError,
+    UnsupportedSlideError,
+)
+from wsi2rek.slides._base import (
+    SlideSource,
+    _fit_size,
+    check_region,
+    plausible_mpp,
+    rgba_on_white,
+)
 
-__all__ = ["DEFAULT_MAX_PIXELS", "PillowSlideSource"]
+__all__ = ["DEFAULT_MAX_PIXELS", "MAX_PIXELS_ENV", "PillowSlideSource", "resolve_max_pixels"]
 
-#: Largest image (width x height) the Pillow backend decodes unless told otherwise.
-DEFAULT_MAX_PIXELS = 2**31
+#: Largest plain image (width x height) the Pillow backend decodes unless told otherwise.
+#: Plain images are decoded whole: 2**28 pixels take 768 MiB as RGB, and decoding needs
+#: about as much again. Set by ``max_pixels=`` or the :data:`MAX_PIXELS_ENV` variable.
+DEFAULT_MAX_PIXELS = 2**28
+#: Environment variable that overrides :data:`DEFAULT_MAX_PIXELS` (an integer), read when
+#: a slide is opened; it also reaches the command line and worker processes.
+MAX_PIXELS_ENV = "WSI2REK_MAX_IMAGE_PIXELS"
 
 # The formats this backend reads. The plugin classes are called directly instead of
 # Image.open so that the size limit is ours (``max_pixels``), not Pillow's process-wide
@@ -43,6 +60,29 @@ class _Meta:
     format: str
     properties: Mapping[str, str]
     mpp: tuple[float, float] | None
+
+
+def resolve_max_pixels(max_pixels: int | None) -> int:
+    """``max_pixels``, else the :data:`MAX_PIXELS_ENV` variable, else the default.
+
+    Raises:
+        ParameterError: The value is not a positive integer.
+    """
+    where = "max_pixels"
+    if max_pixels is None:
+        text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+        if not text:
+            return DEFAULT_MAX_PIXELS
+        where = f"the environment variable {MAX_PIXELS_ENV}"
+        try:
+            max_pixels = int(text.replace("_", ""))
+        except ValueError:
+            raise ParameterError(
+                f"{where} must be a whole number of pixels, got {text!r}"
+            ) from None
+    if isinstance(max_pixels, bool) or max_pixels <= 0:
+        raise ParameterError(f"{where} must be a positive number of pixels, got {max_pixels}")
+    return int(max_pixels)
 
 
 def _open_image(path: Path) -> ImageFile.ImageFile:
@@ -103,23 +143,22 @@ class PillowSlideSource(SlideSource):
 
     Args:
         path: The image file.
-        max_pixels: Refuse images with more pixels than this (decompression bombs).
+        max_pixels: Refuse images with more pixels than this, since they are decoded
+            whole (default: the :data:`MAX_PIXELS_ENV` variable, else
+            :data:`DEFAULT_MAX_PIXELS`, 2**28).
 
     Raises:
         SlideNotFoundError: ``path`` does not exist.
-        UnsupportedSlideError: The file is not a PNG/JPEG/TIFF image, or it has more than
-            ``max_pixels`` pixels.
+        ImageTooLargeError: The image has more than ``max_pixels`` pixels.
+        UnsupportedSlideError: The file is not a PNG/JPEG/TIFF image.
+        ParameterError: ``max_pixels`` is not a positive integer.
     """
 
     backend = "pillow"
 
-    def __init__(
-        self, path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS
-    ) -> None:
-        if max_pixels <= 0:
-            raise ParameterError(f"max_pixels must be positive, got {max_pixels}")
+    def __init__(self, path: str | os.PathLike[str], *, max_pixels: int | None = None) -> None:
+        self._max_pixels = resolve_max_pixels(max_pixels)
         self._path = Path(path).absolute()
-        self._max_pixels = int(max_pixels)
         self._init_state()
         self._metadata()
 
@@ -142,10 +181,14 @@ class PillowSlideSource(SlideSource):
         with _open_image(self._path) as image:
             w, h = image.size
             if w * h > self._max_pixels:
-                raise UnsupportedSlideError(
-                    f"{self._path} is {w} x {h} = {w * h} pixels, more than max_pixels="
-                    f"{self._max_pixels}; it could be a decompression bomb. If you trust "
-                    "the file, pass a larger max_pixels",
+                raise ImageTooLargeError(
+                    f"{self._path} is a plain {image.format} image of {w} x {h} = {w * h} "
+                    f"pixels, more than max_pixels={self._max_pixels}: plain images are "
+                    f"decoded whole (about {w * h * 3 / 2**30:.1f} GiB here), and it could be "
+                    "a decompression bomb. Convert it to a tiled pyramid, which is read tile "
+                    "by tile: vips tiffsave IN OUT.tif --tile --pyramid --compression jpeg "
+                    "(or bfconvert -tilex 512 -tiley 512 IN OUT.tif); or, if you trust the "
+                    f"file and have the memory, raise max_pixels or {MAX_PIXELS_ENV}",
                     path=self._path,
                     tried=(f"pillow: {w * h} pixels exceeds max_pixels={self._max_pixels}",),
                 )
@@ -158,7 +201,7 @@ class PillowSlideSource(SlideSource):
             if isinstance(image, TiffImagePlugin.TiffImageFile):
                 tiled = TiffImagePlugin.TILEWIDTH in image.tag_v2
                 props["pillow.tiff-tiled"] = "true" if tiled else "false"
-            mpp = _tiff_mpp(image)
+            mpp = plausible_mpp(_tiff_mpp(image), path=self._path, source="TIFF resolution")
             if mpp is not None:
                 props["pillow.mpp-x"], props["pillow.mpp-y"] = (repr(v) for v in mpp)
             self._meta = _Meta((w, h), str(image.format), types.MappingProxyType(props), mpp)
@@ -223,7 +266,11 @@ class PillowSlideSource(SlideSource):
 
     @property
     def mpp(self) -> tuple[float, float] | None:
-        """From TIFF resolution tags (unit inch or cm), else None."""
+        """From TIFF resolution tags (unit inch or cm), else None.
+
+        None too when the value is outside :data:`~wsi2rek.slides.PLAUSIBLE_MPP` (such as
+        the 72 dpi many programs write by default); a warning says so on opening.
+        """
         return self._metadata().mpp
 
     @property
