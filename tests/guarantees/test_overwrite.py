@@ -16,7 +16,7 @@ from tests.guarantees.conftest import build_args
 from wsi2rek.dataset import build_dataset
 from wsi2rek.errors import DatasetMismatchError
 from wsi2rek.geometry import Box
-from wsi2rek.sampling import PatchPlan, PatchSpec
+from wsi2rek.sampling import LabeledBox, PatchPlan, PatchSpec
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -33,7 +33,12 @@ def plan_of(inputs: tuple[Path, Path], x: int) -> PatchPlan:
     slides = inputs[1]
     return PatchPlan(
         [
-            PatchSpec("one.svs", Box(x, 100, x + 128, 228), "train"),
+            PatchSpec(
+                "one.svs",
+                Box(x, 100, x + 128, 228),
+                "train",
+                [LabeledBox("cell", Box(x + 40, 140, x + 80, 180))],
+            ),
             PatchSpec("two.svs", Box(x, 300, x + 128, 428), "test"),
         ],
         {"one.svs": str(slides / "one.svs"), "two.svs": str(slides / "two.svs")},

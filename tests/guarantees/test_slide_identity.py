@@ -17,7 +17,7 @@ from tests.guarantees._cli import assert_one_line_error, run_wsi2rek
 from wsi2rek.dataset import build_dataset
 from wsi2rek.errors import DatasetMismatchError, SlideError
 from wsi2rek.geometry import Box
-from wsi2rek.sampling import PatchPlan, PatchSpec
+from wsi2rek.sampling import LabeledBox, PatchPlan, PatchSpec
 from wsi2rek.slides import open_slide, slide_identity
 from wsi2rek.testing import make_slide, make_sliderunner_db, spot
 
@@ -47,7 +47,12 @@ def same_size_pair(folder: Path) -> tuple[Path, Path]:
 def plan_for(slide: Path) -> PatchPlan:
     return PatchPlan(
         [
-            PatchSpec("s.svs", Box(200, 200, 328, 328), "train"),
+            PatchSpec(
+                "s.svs",
+                Box(200, 200, 328, 328),
+                "train",
+                [LabeledBox("cell", Box(280, 280, 320, 320))],
+            ),
             PatchSpec("s.svs", Box(600, 400, 728, 528), "train"),
         ],
         {"s.svs": str(slide)},
