@@ -102,8 +102,10 @@ def test_distribute_creates_an_empty_test_set_and_splits(
 
 
 def test_train_waits_until_completed(
-    rek: RekognitionClient, caplog: pytest.LogCaptureFixture
+    rek: RekognitionClient, fake: FakeRekognitionServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Long enough that the first poll sees TRAINING_IN_PROGRESS even on a loaded machine.
+    fake.training_seconds = 1.0
     with caplog.at_level(logging.INFO, logger="wsi2rek.aws"):
         model = _trained(rek)
     assert model.status == "TRAINING_COMPLETED"
