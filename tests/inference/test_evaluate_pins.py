@@ -11,6 +11,7 @@ break and bad radii.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -165,3 +166,119 @@ def test_radius_um_without_mpp_is_refused() -> None:
 def test_radius_px_and_um_together_are_refused() -> None:
     with pytest.raises(AnnotationError, match="not both"):
         evaluate_detections([], [], radius_px=25, radius_um=7.5, mpp=0.25)
+
+
+def test_a_used_truth_does_not_hide_the_next_one_in_its_cell() -> None:
+    # Both points share one grid cell; the first detection takes (0, 0), the second must
+    # still find (5, 0) behind it.
+    dets = [_at(0, 0, 90), _at(5, 0, 80)]
+    assert match_detections(dets, [Point(0, 0), Point(5, 0)], 25) == [True, True]
+
+
+def test_annotations_are_matched_by_their_centre() -> None:
+    from wsi2rek.annotations import Annotation, AnnotationKind
+
+    ann = Annotation(
+        uid=1, slide=1, kind=AnnotationKind.AREA, label=2, points=(Point(100, 100), Point(200, 200))
+    )
+    result = evaluate_detections([_at(150, 150)], [ann])
+    assert result.overall == Metrics(tp=1, fp=0, fn=0)
+
+
+def test_slide_detections_are_scored_under_their_slide_name() -> None:
+    from wsi2rek.inference import SlideDetections
+
+    found = SlideDetections(
+        slide="a.svs",
+        detections=(_at(0, 0),),
+        tiles_total=1,
+        tiles_run=1,
+        tiles_cached=0,
+        tiles_skipped=0,
+    )
+    result = evaluate_detections(found, [Point(0, 0)])
+    assert dict(result.per_slide) == {"a.svs": Metrics(tp=1, fp=0, fn=0)}
+
+
+def test_a_plain_list_is_scored_as_one_slide_named_slide() -> None:
+    assert list(evaluate_detections([_at(0, 0)], [Point(0, 0)]).per_slide) == ["slide"]
+
+
+def test_curve_counts_missed_truth_of_every_slide() -> None:
+    result = evaluate_detections(
+        {"a": [_at(0, 0, 90)], "b": []}, {"a": [Point(0, 0)], "b": [Point(5, 5), Point(90, 90)]}
+    )
+    assert result.curve[0].metrics == Metrics(tp=1, fp=0, fn=2)
+
+
+def test_result_records_min_confidence() -> None:
+    assert evaluate_detections([], [], min_confidence=42.0).min_confidence == 42.0
+
+
+def test_result_to_dict_keys_are_the_json_contract() -> None:
+    result = evaluate_detections([_at(0, 0, 90), _at(500, 0, 50)], [Point(0, 0), Point(9, 900)])
+    data = result.to_dict()
+    assert set(data) == {
+        "tp",
+        "fp",
+        "fn",
+        "precision",
+        "recall",
+        "f1",
+        "radius_px",
+        "min_confidence",
+        "best_threshold",
+        "best_f1",
+        "per_slide",
+        "curve",
+    }
+    assert data["best_f1"] == pytest.approx(2 / 3)
+    assert data["per_slide"]["slide"]["fp"] == 1
+    assert data["curve"][0]["threshold"] == 50
+    assert (data["fn"], data["precision"], data["recall"]) == (1, 0.5, 0.5)
+
+
+def test_result_without_detections_has_no_best_f1() -> None:
+    data = evaluate_detections([], [Point(0, 0)]).to_dict()
+    assert (data["best_threshold"], data["best_f1"]) == (None, None)
+
+
+def test_repr_names_a_missing_best_threshold() -> None:
+    assert "best_threshold=None" in repr(evaluate_detections([], [Point(0, 0)]))
+
+
+def test_radius_below_one_pixel_is_allowed() -> None:
+    assert evaluate_detections([], [], radius_px=0.5).radius_px == 0.5
+
+
+@pytest.mark.parametrize("mpp", [(0.0, 0.25), (0.25, -1.0)])
+def test_each_axis_of_mpp_must_be_positive(mpp: tuple[float, float]) -> None:
+    with pytest.raises(AnnotationError, match="mpp must be positive"):
+        evaluate_detections([], [], radius_um=7.5, mpp=mpp)
+
+
+def test_ground_truth_from_db_error_names_the_database(tmp_path: Path) -> None:
+    from wsi2rek.errors import LabelMapError
+    from wsi2rek.inference import ground_truth_from_db
+    from wsi2rek.testing import make_sliderunner_db, spot
+
+    db = make_sliderunner_db(
+        tmp_path / "gt.sqlite", ["a.svs"], [spot(1, 10, 10, 2)], classes={2: "Mitotic figure"}
+    )
+    with pytest.raises(LabelMapError, match=r"gt\.sqlite"):
+        ground_truth_from_db(db, "a.svs", {"mitotic figure": [7]})
+
+
+def test_ground_truth_from_db_path_honours_include_deleted(tmp_path: Path) -> None:
+    import attrs
+
+    from wsi2rek.inference import ground_truth_from_db
+    from wsi2rek.testing import make_sliderunner_db, spot
+
+    gone = attrs.evolve(spot(1, 50, 50, 2), deleted=True)
+    db = make_sliderunner_db(
+        tmp_path / "gt.sqlite", ["a.svs"], [spot(1, 10, 10, 2), gone], classes={2: "Mitotic figure"}
+    )
+    kept = ground_truth_from_db(db, "a.svs", {"m": [2]})
+    everything = ground_truth_from_db(db, "a.svs", {"m": [2]}, include_deleted=True)
+    assert (len(kept["m"]), len(everything["m"])) == (1, 2)

@@ -124,3 +124,37 @@ def test_distance_larger_than_boxes_reaches_neighbouring_cells() -> None:
 def test_partial_box_of_zero_area_is_kept_when_not_overlapping() -> None:
     dets = [_det(Box(0, 0, 10, 10), 90), _det(Box(5, 5, 5, 8), 80)]
     assert merge_indices(dets, partial=[False, True]) == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("kept", "candidate"),
+    [
+        (Box(15, 0, 35, 20), Box(5, 0, 25, 20)),  # the kept box's centre is one cell right
+        (Box(0, 15, 20, 35), Box(0, 5, 20, 25)),  # one cell down
+    ],
+    ids=["right", "down"],
+)
+def test_duplicate_found_in_the_next_cell_right_or_down(kept: Box, candidate: Box) -> None:
+    # 20 px cells: the candidate's centre lies in cell 0, the kept box's in cell 1; IoU 1/3.
+    assert merge_indices([_det(kept, 90), _det(candidate, 80)]) == [0]
+
+
+def test_iou_threshold_one_is_allowed_and_merges_nothing() -> None:
+    same = [_det(Box(0, 0, 10, 10), 90), _det(Box(0, 0, 10, 10), 80)]
+    assert merge_indices(same, iou_threshold=1.0) == [0, 1]
+
+
+def test_distance_zero_and_below_one_are_allowed() -> None:
+    dets = [_det(Box(0, 0, 4, 4), 90), _det(Box(0, 0, 4, 4), 80)]
+    assert merge_indices(dets, distance=0.0) == [0]
+    assert merge_indices(dets, distance=0.5) == [0]
+
+
+def test_detections_without_area_do_not_break_the_grid() -> None:
+    points = [_det(Box(5, 5, 5, 5), 90), _det(Box(5, 5, 5, 5), 80)]
+    assert merge_indices(points) == [0, 1]
+
+
+def test_tiny_partial_box_inside_a_kept_box_is_a_duplicate() -> None:
+    dets = [_det(Box(0, 0, 10, 10), 90), _det(Box(2, 2, 3, 3), 99)]  # area exactly 1
+    assert merge_indices(dets, iou_threshold=0.9, partial=[False, True]) == [0]

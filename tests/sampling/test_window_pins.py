@@ -234,3 +234,60 @@ def test_grid_starts_step_by_stride_and_end_flush() -> None:
     assert grid_starts(0, 250, 100, 100) == [0, 100, 150]
     assert grid_starts(10, 210, 100, 100) == [10, 110]
     assert grid_starts(0, 99, 100, 50) == []
+
+
+def test_placement_starts_object_near_the_far_edge_keeps_the_whole_range() -> None:
+    # [960, 980] with a 10 px margin: starts 890..900 hold it; 900 is also the edge start.
+    assert placement_starts(960, 980, 100, 10, 1000) == ((890, 900),)
+
+
+def test_rekognition_scale_of_an_empty_image_is_one() -> None:
+    from wsi2rek.sampling._window import rekognition_scale
+
+    assert rekognition_scale(0, 0) == 1.0
+
+
+def test_box_large_enough_scales_the_height_down_not_up() -> None:
+    # 2560 px window: rescale 0.5; a 1.5 px tall box becomes 0.75 px.
+    assert not box_large_enough(Box(0, 0, 10, 1.5), 2560, 2560)
+
+
+def test_reject_is_the_default_policy() -> None:
+    verdict = apply_edge_policy(WINDOW, [_obj(Box(95, 10, 105, 20))], margin=0)
+    assert (verdict.accepted, verdict.reason) == (False, "crossing")
+
+
+def test_bounds_waive_the_margin_on_the_slide_edge() -> None:
+    obj = _obj(Box(0, 40, 5, 50))  # in the margin band, but on the slide's left edge
+    assert apply_edge_policy(WINDOW, [obj], margin=10, bounds=Box(0, 0, 1000, 1000)).accepted
+    assert not apply_edge_policy(WINDOW, [obj], margin=10).accepted
+
+
+def test_an_outside_object_does_not_stop_the_check_of_the_next() -> None:
+    outside, crossing = _obj(Box(200, 0, 210, 10)), _obj(Box(95, 10, 105, 20))
+    verdict = apply_edge_policy(WINDOW, [outside, crossing], margin=0)
+    assert (verdict.accepted, verdict.culprit) == (False, crossing)
+
+
+def test_low_visibility_names_the_culprit() -> None:
+    obj = _obj(Box(98, 10, 108, 20))
+    verdict = apply_edge_policy(WINDOW, [obj], margin=0, policy="clip")
+    assert verdict.culprit == obj
+
+
+def test_clip_of_a_tiny_box_uses_its_real_visible_fraction() -> None:
+    # A 1 x 0.5 px box, 60% visible: enough shows, but it is too small to label.
+    obj = _obj(Box(99.4, 10, 100.4, 10.5))
+    verdict = apply_edge_policy(WINDOW, [obj], margin=0, policy="clip")
+    assert verdict.reason == "too_small"
+
+
+def test_clip_keeps_checking_after_a_fully_visible_band_object() -> None:
+    band, crossing = _obj(Box(92, 40, 98, 46)), _obj(Box(98, 60, 108, 70))
+    verdict = apply_edge_policy(WINDOW, [band, crossing], margin=10, policy="clip")
+    assert (verdict.accepted, verdict.reason) == (False, "low_visibility")
+
+
+def test_box_index_of_no_objects_finds_nothing() -> None:
+    index = BoxIndex([])
+    assert (len(index), index.near(WINDOW), index.any_near(WINDOW)) == (0, [], False)
