@@ -44,7 +44,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from wsi2rek.app.logic import ARN_ENV, SLIDES_DIR_ENV, validate_model_arn
-from wsi2rek.aws._clients import region_from_arn
+from wsi2rek.aws import region_from_arn
 from wsi2rek.errors import ParameterError, Wsi2RekError
 
 REPO = Path(__file__).resolve().parents[2]

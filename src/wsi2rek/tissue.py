@@ -28,7 +28,7 @@ from PIL import Image
 
 from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box, Point
-from wsi2rek.slides._base import SlideSource
+from wsi2rek.slides import SlideSource
 
 __all__ = ["TissueMask", "clean_mask", "mask_from_rgb", "otsu_threshold", "tissue_mask"]
 

@@ -7,7 +7,14 @@ when none is given; ``endpoint_url`` and ``region_name`` are honoured everywhere
 
 from __future__ import annotations
 
-from wsi2rek.aws._clients import make_rekognition_client, make_s3_client, parse_s3_uri
+from wsi2rek.aws._clients import (
+    aws_error,
+    error_code,
+    make_rekognition_client,
+    make_s3_client,
+    parse_s3_uri,
+    region_from_arn,
+)
 from wsi2rek.aws._evaluation import (
     EntryError,
     Evaluation,
@@ -36,11 +43,14 @@ __all__ = [
     "TrainingFailedError",
     "UploadFailure",
     "UploadReport",
+    "aws_error",
     "encode_image",
+    "error_code",
     "extract_entry_errors",
     "make_rekognition_client",
     "make_s3_client",
     "parse_evaluation_summary",
     "parse_s3_uri",
+    "region_from_arn",
     "rewrite_manifest",
 ]

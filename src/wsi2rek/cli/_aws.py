@@ -254,8 +254,11 @@ def _clients(
     region is used; without an ARN (``train``), boto3's configuration decides and a
     missing region is one line saying how to set it.
     """
-    from wsi2rek.aws import make_rekognition_client, make_s3_client  # noqa: PLC0415
-    from wsi2rek.aws._clients import region_from_arn  # noqa: PLC0415
+    from wsi2rek.aws import (  # noqa: PLC0415
+        make_rekognition_client,
+        make_s3_client,
+        region_from_arn,
+    )
 
     region = args.region or region_from_arn(arn)
     # One session: the second client reuses its loaded endpoint and service data.
@@ -273,8 +276,11 @@ def _manifest_uris(dataset: str, s3: S3Client) -> tuple[str, str | None]:
     """The train manifest URI and the test one when it exists in S3."""
     import botocore.exceptions  # noqa: PLC0415
 
-    from wsi2rek.aws import parse_s3_uri  # noqa: PLC0415
-    from wsi2rek.aws._clients import aws_error, error_code  # noqa: PLC0415
+    from wsi2rek.aws import (  # noqa: PLC0415
+        aws_error,
+        error_code,
+        parse_s3_uri,
+    )
 
     if dataset.endswith(".manifest"):
         return dataset, None

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from wsi2rek.annotations import (
+    GEOJSON_SUFFIXES,
     Annotation,
     AnnotationKind,
     QuPathGeoJSON,
     SlideRunnerDB,
     is_sqlite_file,
 )
-from wsi2rek.annotations._qupath import GEOJSON_SUFFIXES
 from wsi2rek.cli._common import add_backend_flag, add_json_flag, print_json
 from wsi2rek.errors import SkippedAnnotationWarning
 from wsi2rek.slides import SlideSource, open_slide

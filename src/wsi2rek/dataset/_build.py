@@ -53,7 +53,7 @@ from wsi2rek.errors import (
     SlideNotFoundError,
 )
 from wsi2rek.rekognition import QUOTA, Quota
-from wsi2rek.sampling._plan import SPLITS, PatchPlan, PatchSpec, Skip
+from wsi2rek.sampling import SPLITS, PatchPlan, PatchSpec, Skip
 
 __all__ = ["DATASET_FORMAT", "build_dataset", "manifest_line"]
 
@@ -542,7 +542,7 @@ def build_dataset(
         raise ParameterError(f"batch_size must be >= 1, got {batch_size}")
     if workers is not None and workers < 0:
         raise ParameterError(f"workers must be >= 0, got {workers}")
-    from wsi2rek.slides._open import BACKENDS  # noqa: PLC0415  (keeps this module light)
+    from wsi2rek.slides import BACKENDS  # noqa: PLC0415  (keeps this module light)
 
     if slide_backend not in BACKENDS:
         raise ParameterError(

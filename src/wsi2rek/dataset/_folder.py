@@ -76,7 +76,7 @@ def _read_info(out: Path) -> dict[str, Any] | None:
 
 def _planned_files(out: Path) -> set[str]:
     """Paths (relative, POSIX) of the images and previews the folder's plan names."""
-    from wsi2rek.sampling._plan import PatchPlan  # noqa: PLC0415  (only when overwriting)
+    from wsi2rek.sampling import PatchPlan  # noqa: PLC0415  (only when overwriting)
 
     plan_file = out / "plan.json"
     if not plan_file.is_file():

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, PngImagePlugin
 from wsi2rek.dataset._manifest import atomic_write_bytes
 from wsi2rek.errors import DatasetError, SamplingError
 from wsi2rek.geometry import Box
-from wsi2rek.sampling._plan import PatchPlan
+from wsi2rek.sampling import PatchPlan
 
 __all__ = ["LABEL_COLOURS", "scale_bar", "write_previews"]
 

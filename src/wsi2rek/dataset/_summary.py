@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from wsi2rek.dataset._validate import ValidationReport
-from wsi2rek.sampling._plan import Skip
+from wsi2rek.sampling import Skip
 
 __all__ = ["DatasetSummary"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from wsi2rek.dataset._encode import ImageOptions, encode_image
 from wsi2rek.dataset._manifest import atomic_write_bytes
-from wsi2rek.slides._base import SlideSource
+from wsi2rek.slides import SlideSource
 
 __all__ = ["SlideCache", "Window", "init_worker", "run_batch"]
 

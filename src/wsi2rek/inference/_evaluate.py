@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from wsi2rek.annotations._types import Annotation
+from wsi2rek.annotations import Annotation
 from wsi2rek.detection import Detection
 from wsi2rek.errors import AnnotationError, LabelMapError
 from wsi2rek.geometry import Point

@@ -18,7 +18,7 @@ from typing import Any
 
 from wsi2rek._json import dumps
 from wsi2rek.annotations import AnnotationKind, QuPathObject, read_qupath_objects
-from wsi2rek.annotations._qupath import skip_summary
+from wsi2rek.annotations import qupath_skip_summary as skip_summary
 from wsi2rek.annotations.sliderunner import DETECTED_SUFFIX, write_sliderunner
 from wsi2rek.detection import Detection
 from wsi2rek.errors import AnnotationError, DetectionError, SkippedAnnotationWarning

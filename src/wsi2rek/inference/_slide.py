@@ -21,7 +21,7 @@ from wsi2rek.inference._cache import TileCache
 from wsi2rek.inference._merge import merge_indices
 from wsi2rek.inference._rate import RateLimiter
 from wsi2rek.inference._tiles import Tile, plan_tiles
-from wsi2rek.slides._base import SlideSource
+from wsi2rek.slides import SlideSource
 
 __all__ = ["SlideDetections", "detect_slide", "detector_id", "tile_detections_to_slide"]
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import attrs
 
-from wsi2rek.annotations import Annotation, AnnotationKind
-from wsi2rek.annotations._types import DEFAULT_SPOT_RADIUS_PX
+from wsi2rek.annotations import DEFAULT_SPOT_RADIUS_PX, Annotation, AnnotationKind
 from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box
 from wsi2rek.labels import LabelMap

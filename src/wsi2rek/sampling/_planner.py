@@ -19,8 +19,13 @@ from typing import Any
 import attrs
 import numpy as np
 
-from wsi2rek.annotations import Annotation, AnnotationSource, SlideRecord, open_annotations
-from wsi2rek.annotations._types import DEFAULT_SPOT_RADIUS_PX
+from wsi2rek.annotations import (
+    DEFAULT_SPOT_RADIUS_PX,
+    Annotation,
+    AnnotationSource,
+    SlideRecord,
+    open_annotations,
+)
 from wsi2rek.errors import SamplingError, SkippedAnnotationWarning, Wsi2RekError
 from wsi2rek.labels import LabelMap
 from wsi2rek.sampling._annotations import annotation_objects
