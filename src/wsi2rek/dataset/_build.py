@@ -565,7 +565,7 @@ def build_dataset(
     _check_training_split(patches, out)
     date = _creation_date(plan, creation_date)
     fingerprint = plan.fingerprint()
-    from wsi2rek.slides._identity import slide_identity  # noqa: PLC0415  (imports OpenSlide)
+    from wsi2rek.slides import slide_identity  # noqa: PLC0415  (imports OpenSlide)
 
     identities = {
         name: slide_identity(plan.slide_paths[name]) for name in sorted({p.slide for p in patches})
