@@ -10,12 +10,26 @@ from typing import Any
 
 from wsi2rek.cli._common import add_backend_flag, add_json_flag, print_json, show_progress
 from wsi2rek.errors import Wsi2RekWarning
+from wsi2rek.rekognition import QUOTA
 
 __all__ = ["register", "render_summary"]
 
 
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _cap(text: str) -> int | None:
+    """``--max-test-images-per-label``: a positive int, or 0 for no cap."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number (0 for no cap), got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 (no cap) or a positive number, got {value}")
+    return value or None
 
 
 def register(subparsers: Any) -> None:
@@ -80,6 +94,15 @@ def register(subparsers: Any) -> None:
         help="image format of the patches",
     )
     p.add_argument("--quality", type=int, default=90, help="JPEG quality (1-100)")
+    p.add_argument(
+        "--max-test-images-per-label",
+        type=_cap,
+        default=QUOTA.max_test_images_per_label,
+        metavar="N",
+        help="leave out a seeded subsample of test patches so that no label is on more "
+        "than N test images (default: the service's test quota, "
+        f"{QUOTA.max_test_images_per_label}); 0 for no cap",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     p.add_argument("--workers", type=int, help="worker processes (default: one per CPU)")
     p.add_argument(
@@ -112,6 +135,13 @@ def render_summary(data: dict[str, Any]) -> str:
         reasons[skip["reason"]] = reasons.get(skip["reason"], 0) + 1
     if reasons:
         lines.append("  skipped: " + ", ".join(f"{k}: {v}" for k, v in sorted(reasons.items())))
+    cap = data.get("test_cap") or {}
+    if cap.get("dropped_patches"):
+        per_label = ", ".join(f"{k}: {v}" for k, v in cap["dropped_by_label"].items() if v)
+        lines.append(
+            f"  test cap: {cap['dropped_patches']} test images left out "
+            f"(at most {cap['max_test_images_per_label']} per label; {per_label})"
+        )
     for split, report in data["validation"].items():
         state = "ok" if report["ok"] else f"{len(report['errors'])} errors"
         lines.append(f"  {split}.manifest: {state}")
@@ -156,6 +186,7 @@ def _run(args: argparse.Namespace) -> int:
                 spot_radius_px=args.spot_radius,
                 spot_radius_um=args.spot_radius_um,
                 seed=args.seed,
+                max_test_images_per_label=args.max_test_images_per_label,
             )
         finally:
             # also when planning fails: a warning (an ignored MPP...) often explains why

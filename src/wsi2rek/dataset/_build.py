@@ -657,4 +657,15 @@ def build_dataset(
         previews=previews,
         seconds=time.perf_counter() - started,
         workers=used,
+        test_cap=_test_cap(plan.params),
     )
+
+
+def _test_cap(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The plan's test cap and what it left out (empty for a plan without one)."""
+    if "max_test_images_per_label" not in params:
+        return {}
+    return {
+        "max_test_images_per_label": params["max_test_images_per_label"],
+        **params.get("test_cap", {}),
+    }

@@ -30,6 +30,10 @@ class DatasetSummary:
         previews: Preview images written.
         seconds: Wall-clock time of the build.
         workers: Worker processes used (0: in the calling process; -1: caller's executor).
+        test_cap: The plan's test cap: ``max_test_images_per_label`` (None: no cap),
+            ``dropped_patches`` and ``dropped_by_label`` (test patches left out so that no
+            label is on more test images than the service's quota); empty for a plan
+            made before the cap existed.
     """
 
     out: Path
@@ -43,6 +47,7 @@ class DatasetSummary:
     previews: tuple[Path, ...] = ()
     seconds: float = 0.0
     workers: int = 0
+    test_cap: Mapping[str, Any] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -69,4 +74,5 @@ class DatasetSummary:
             "previews": [str(p) for p in self.previews],
             "seconds": round(self.seconds, 3),
             "workers": self.workers,
+            "test_cap": dict(self.test_cap),
         }

@@ -28,6 +28,7 @@ from wsi2rek.annotations import (
 )
 from wsi2rek.errors import SamplingError, SkippedAnnotationWarning, Wsi2RekError
 from wsi2rek.labels import LabelMap
+from wsi2rek.rekognition import QUOTA
 from wsi2rek.sampling._annotations import annotation_objects
 from wsi2rek.sampling._background import BackgroundSampler
 from wsi2rek.sampling._common import SlideInput, SlideResult
@@ -35,6 +36,7 @@ from wsi2rek.sampling._grid import GridSampler
 from wsi2rek.sampling._object import ObjectSampler
 from wsi2rek.sampling._plan import SPLITS, LabeledBox, PatchPlan, PatchSpec, Skip
 from wsi2rek.sampling._split import SlideSplit, split_slides
+from wsi2rek.sampling._testcap import TestCap, cap_test_images, check_test_cap
 from wsi2rek.slides import open_slide
 from wsi2rek.tissue import TissueMask, tissue_mask
 
@@ -244,6 +246,7 @@ def plan_dataset(
     spot_radius_um: float | None = None,
     seed: int = 0,
     slides_in: Sequence[str] | None = None,
+    max_test_images_per_label: int | None = QUOTA.max_test_images_per_label,
 ) -> PatchPlan:
     """Plan a Rekognition object-detection dataset from a SlideRunner database.
 
@@ -283,6 +286,14 @@ def plan_dataset(
         seed: Seeds every random choice: slides sorted by file name each get a child of
             ``numpy.random.SeedSequence(seed)`` (the split gets its own).
         slides_in: Plan only these slides (database file names).
+        max_test_images_per_label: Most test images any label may be on (default: the
+            service's test quota, 1,000); None for no cap. When a label is on more test
+            patches, a seeded subsample of test patches is left out (reason
+            ``"test_cap"``): the test patches are shuffled with their own child of
+            ``SeedSequence(seed)`` and each is kept only if none of its labels is already
+            on this many kept test images (a patch counts for each of its labels; patches
+            without boxes are kept). ``params["test_cap"]`` records how many were left
+            out, per label.
 
     Returns:
         The plan: patches ordered by split (train, test), slide name, then window top and
@@ -296,20 +307,23 @@ def plan_dataset(
         SamplingError: for inconsistent options (both radii, both split options, targets
             outside the label map, ...), a slide without MPP with ``spot_radius_um``, or
             an explicitly named slide whose file is missing or unreadable.
+        ParameterError: for a ``max_test_images_per_label`` that is not a positive int
+            or None.
     """
+    max_test_images_per_label = check_test_cap(max_test_images_per_label)
     if not isinstance(db, str | os.PathLike):
         return _plan(
             db, slides, labels, sampler=sampler, background=background,
             test_slides=test_slides, test_fraction=test_fraction,
             spot_radius_px=spot_radius_px, spot_radius_um=spot_radius_um,
-            seed=seed, slides_in=slides_in,
+            seed=seed, slides_in=slides_in, test_cap=max_test_images_per_label,
         )  # fmt: skip
     with open_annotations(db) as opened:
         return _plan(
             opened, slides, labels, sampler=sampler, background=background,
             test_slides=test_slides, test_fraction=test_fraction,
             spot_radius_px=spot_radius_px, spot_radius_um=spot_radius_um,
-            seed=seed, slides_in=slides_in,
+            seed=seed, slides_in=slides_in, test_cap=max_test_images_per_label,
         )  # fmt: skip
 
 
@@ -326,6 +340,7 @@ def _plan(
     spot_radius_um: float | None,
     seed: int,
     slides_in: Sequence[str] | None,
+    test_cap: int | None,
 ) -> PatchPlan:
     label_map = LabelMap.coerce(labels)
     main = sampler if sampler is not None else ObjectSampler()
@@ -422,7 +437,9 @@ def _plan(
             _merge_counts(rejections.setdefault(kind, Counter()), result.rejections)
             _merge_counts(filtered.setdefault(kind, Counter()), result.filtered)
 
-    patches.sort(key=_sort_key)
+    capped = cap_test_images(
+        sorted(patches, key=_sort_key), test_cap, seed=seed, labels=label_map.labels
+    )
     params = _params(
         db=db,
         labels=label_map,
@@ -436,18 +453,19 @@ def _plan(
         seed=seed,
         slides_in=slides_in,
         infos=infos,
-        patches=patches,
+        patches=capped.kept,
         objects=objects,
-        skipped=skipped,
+        skipped=(*skipped, *capped.dropped),
+        test_cap=(test_cap, capped),
         counts={"ignored_classes": ignored, "dropped_objects": dropped},
         by_sampler={"rejected_windows": rejections, "filtered_windows": filtered},
     )
     return PatchPlan(
-        patches=patches,
+        patches=capped.kept,
         slide_paths={i.record.name: str(i.path) for i in infos},
         labels=label_map.labels,
         params=params,
-        skipped=skipped,
+        skipped=(*skipped, *capped.dropped),
         objects=objects,
     )
 
@@ -471,6 +489,7 @@ def _params(
     skipped: Sequence[Skip],
     counts: Mapping[str, Counter[str]],
     by_sampler: Mapping[str, Mapping[str, Counter[str]]],
+    test_cap: tuple[int | None, TestCap],
 ) -> dict[str, Any]:
     boxes: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
     per_split: Counter[str] = Counter()
@@ -509,6 +528,11 @@ def _params(
         "boxes": {s: {lb: boxes[s][lb] for lb in labels.labels} for s in SPLITS},
         "objects": {lb: object_counts[lb] for lb in labels.labels},
         "skipped": dict(sorted(Counter(s.reason for s in skipped).items())),
+        "max_test_images_per_label": test_cap[0],
+        "test_cap": {
+            "dropped_patches": len(test_cap[1].dropped),
+            "dropped_by_label": test_cap[1].dropped_by_label,
+        },
         **{key: dict(sorted(value.items())) for key, value in counts.items()},
         **{
             key: {kind: dict(sorted(c.items())) for kind, c in sorted(value.items())}
