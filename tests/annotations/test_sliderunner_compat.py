@@ -40,6 +40,20 @@ DETS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _keep_pillow_limit() -> Iterator[None]:
+    """Put back PIL.Image.MAX_IMAGE_PIXELS, which SlideRunner_dataAccess sets on import.
+
+    Its ``slide`` module assigns 933,120,000 process-wide; without this, the Pillow-limit
+    tests that later run in the same worker process see SlideRunner's value, not Pillow's.
+    """
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    yield
+    Image.MAX_IMAGE_PIXELS = limit
+
+
 def _sliderunner_database() -> Any:
     # Imported by name: optional, untyped, and absent from a plain dev install.
     return importlib.import_module("SlideRunner_dataAccess.database").Database()
