@@ -291,3 +291,9 @@ def test_clip_keeps_checking_after_a_fully_visible_band_object() -> None:
 def test_box_index_of_no_objects_finds_nothing() -> None:
     index = BoxIndex([])
     assert (len(index), index.near(WINDOW), index.any_near(WINDOW)) == (0, [], False)
+
+
+def test_box_index_tall_object_left_of_the_window_is_not_near() -> None:
+    # Overlaps the window's rows but ends (right = 10) before the window starts (left = 20).
+    index = BoxIndex([_obj(Box(0, 0, 10, 100))])
+    assert index.near(Box(20, 0, 30, 10)) == []
