@@ -1,8 +1,9 @@
 """Dataset build throughput: the AWS blog's pipeline, the machine's floor, and wsi2rek.
 
-On a synthetic Aperio SVS (16,000 x 12,000 px, JPEG tiles; 6,000 x 4,500 with
-``--quick``) with one annotated cell per 512 px object patch (>= 4,000 by default) in a
-SlideRunner database, in one run:
+On synthetic Aperio SVS slides (16,000 x 12,000 px, JPEG tiles of 256 px; one 6,000 x
+4,500 slide with ``--quick``) holding isolated annotated cells, more than a patch apart so
+that each gets its own 512 px object patch as mitoses do in the CMC slides (4,000 patches
+over 8 slides by default), in a SlideRunner database, in one run:
 
 (a) ``blog``: the blog notebook's per-patch pipeline, emulated: ``OpenSlide.read_region``
     -> RGBA -> ``float32 / 255`` -> back to ``uint8`` -> PNG at Pillow's default level 6,
@@ -54,8 +55,10 @@ from wsi2rek.testing import make_slide, make_sliderunner_db, spot
 
 PATCH = 512
 TARGETS = {"jpeg_vs_blog": 25.0, "jpeg_vs_floor": 0.7, "png_vs_blog": 15.0, "peak_mb": 400}
-#: (name, x, y) of one window, level-0 pixels
-Window = tuple[str, int, int]
+#: (slide file, image name, x, y) of one window, level-0 pixels
+Window = tuple[str, str, int, int]
+#: centre-to-centre distance of the cells: a 512 px window with its 16 px margin never holds two
+SPACING = 530
 
 
 class PeakRss:
@@ -120,7 +123,7 @@ class PeakRss:
 # --- (a) the blog pipeline, emulated -------------------------------------------------
 
 
-def _blog_batch(slide_path: str, out: str, windows: Sequence[Window]) -> int:
+def _blog_batch(slide_path: str, out: str, windows: Sequence[tuple[str, int, int]]) -> int:
     import openslide  # the blog reads with OpenSlide (through SlideRunner_dataAccess)
 
     slide = openslide.OpenSlide(slide_path)
@@ -137,15 +140,23 @@ def _blog_batch(slide_path: str, out: str, windows: Sequence[Window]) -> int:
     return len(windows)
 
 
-def build_blog(slide: str, windows: Sequence[Window], out: Path, workers: int = 2) -> None:
+def _chunks(windows: Sequence[Window], batch: int) -> list[tuple[str, list[tuple[str, int, int]]]]:
+    """Plan-order batches of at most ``batch`` windows, each from one slide."""
+    out: list[tuple[str, list[tuple[str, int, int]]]] = []
+    for slide, name, x, y in windows:
+        if not out or out[-1][0] != slide or len(out[-1][1]) == batch:
+            out.append((slide, []))
+        out[-1][1].append((name, x, y))
+    return out
+
+
+def build_blog(windows: Sequence[Window], out: Path, workers: int = 2) -> None:
     """Plan order, one slide open per task, a process pool like wsi2rek's."""
     out.mkdir(parents=True)
-    windows = [(f"{name}.png", x, y) for name, x, y in windows]
-    batch = 16
-    chunks = [windows[i : i + batch] for i in range(0, len(windows), batch)]
+    named = [(slide, f"{name}.png", x, y) for slide, name, x, y in windows]
     # the same start method as wsi2rek's pool, so both pay the same start-up cost
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
-        futures = [pool.submit(_blog_batch, slide, str(out), c) for c in chunks]
+        futures = [pool.submit(_blog_batch, s, str(out), c) for s, c in _chunks(named, 16)]
         for f in futures:
             f.result()
 
@@ -172,7 +183,7 @@ class _Tiles:
 _TILES: dict[str, _Tiles] = {}
 
 
-def _floor_batch(slide_path: str, out: str, windows: Sequence[Window]) -> int:
+def _floor_batch(slide_path: str, out: str, windows: Sequence[tuple[str, int, int]]) -> int:
     t = _TILES.get(slide_path) or _TILES.setdefault(slide_path, _Tiles(slide_path))
     for name, x, y in windows:
         buf = np.full((PATCH, PATCH, 3), 255, np.uint8)
@@ -196,12 +207,10 @@ def _floor_batch(slide_path: str, out: str, windows: Sequence[Window]) -> int:
     return len(windows)
 
 
-def build_floor(slide: str, windows: Sequence[Window], out: Path, workers: int = 2) -> None:
+def build_floor(windows: Sequence[Window], out: Path, workers: int = 2) -> None:
     out.mkdir(parents=True)
-    batch = 64
-    chunks = [windows[i : i + batch] for i in range(0, len(windows), batch)]
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as pool:
-        for f in [pool.submit(_floor_batch, slide, str(out), c) for c in chunks]:
+        for f in [pool.submit(_floor_batch, s, str(out), c) for s, c in _chunks(windows, 64)]:
             f.result()
 
 
@@ -223,13 +232,13 @@ def build_cli(db: Path, slides: Path, out: Path, fmt: str, per_slide: int | None
     return summary
 
 
-def windows_of(dataset: Path) -> list[Window]:
+def windows_of(dataset: Path, slides: Path) -> list[Window]:
     """The windows a build wrote, from its patches.jsonl, in plan order."""
     out = []
     for line in (dataset / "patches.jsonl").read_text().splitlines():
         row = json.loads(line)
         left, top = _left_top(row["window"])
-        out.append((Path(row["image"]).stem, left, top))
+        out.append((str(slides / row["slide"]), Path(row["image"]).stem, left, top))
     return out
 
 
@@ -257,28 +266,35 @@ def measure(fn: Callable[[], object], n: int) -> dict[str, Any]:
     }
 
 
-def make_inputs(folder: Path, width: int, height: int, n: int) -> tuple[Path, Path]:
-    """The slide (one cell per grid cell, jittered) and its SlideRunner database."""
+def make_inputs(folder: Path, width: int, height: int, n: int) -> tuple[Path, Path, int]:
+    """Slides holding ``n`` cells on a jittered grid, and their SlideRunner database.
+
+    Cells sit ``SPACING`` px apart, so each gets its own object patch; as many slides as
+    needed are written (each ``width`` x ``height``). Returns the slide folder, the database
+    and the number of cells per slide.
+    """
     slides = folder / "slides"
     slides.mkdir(parents=True, exist_ok=True)
-    slide = slides / f"bench_{width}x{height}.svs"
     rng = np.random.default_rng(7)
-    # a jittered grid of n cells, far enough apart that each gets its own patch
-    cols = max(1, round((n * width / height) ** 0.5))
-    rows = -(-n // cols)
-    sx, sy = (width - 2 * PATCH) / cols, (height - 2 * PATCH) / rows
-    cells = [
-        (PATCH + (i % cols + 0.5) * sx + rng.uniform(-sx / 4, sx / 4),
-         PATCH + (i // cols + 0.5) * sy + rng.uniform(-sy / 4, sy / 4))
-        for i in range(n)
-    ]  # fmt: skip
-    if not slide.exists():
-        make_slide(slide, width, height, tissue="full", cells=cells, seed=7)
+    cols, rows = (width - 2 * PATCH) // SPACING, (height - 2 * PATCH) // SPACING
+    count = -(-n // (cols * rows))
+    per_slide = -(-n // count)
+    names, spots = [], []
+    for k in range(count):
+        name = f"bench_{k + 1}_{width}x{height}.svs"
+        cells = [
+            (PATCH + (i % cols + 0.5) * SPACING + rng.uniform(-5, 5),
+             PATCH + (i // cols + 0.5) * SPACING + rng.uniform(-5, 5))
+            for i in range(per_slide)
+        ]  # fmt: skip
+        if not (slides / name).exists():
+            make_slide(slides / name, width, height, tissue="full", cells=cells, seed=7 + k)
+        names.append(name)
+        spots += [spot(k + 1, x, y, 2) for x, y in cells]
     db = folder / "cells.sqlite"
-    make_sliderunner_db(
-        db, [slide.name], [spot(1, x, y, 2) for x, y in cells], classes={2: "mitotic figure"}
-    )
-    return slide, db
+    db.unlink(missing_ok=True)
+    make_sliderunner_db(db, names, spots, classes={2: "mitotic figure"})
+    return slides, db, per_slide
 
 
 def main() -> None:
@@ -288,11 +304,11 @@ def main() -> None:
     parser.add_argument("--blog-patches", type=int, default=400, help="windows for (a)")
     parser.add_argument("--workdir", type=Path, help="keep files here (default: a temp dir)")
     args = parser.parse_args()
-    n = args.patches or (300 if args.quick else 4000)
+    n = args.patches or (200 if args.quick else 4000)
     width, height = (6000, 4500) if args.quick else (16000, 12000)
     tmp = Path(args.workdir or tempfile.mkdtemp(prefix="wsi2rek-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
-    slide, db = make_inputs(tmp, width, height, n)
+    slides, db, per_slide = make_inputs(tmp, width, height, n)
     load_before = [round(x, 2) for x in os.getloadavg()]
     results: dict[str, dict[str, Any]] = {}
     summaries: dict[str, dict[str, Any]] = {}
@@ -302,7 +318,7 @@ def main() -> None:
         box: dict[str, Any] = {}
 
         def run(fmt: str = fmt, out: Path = out, box: dict[str, Any] = box) -> None:
-            box["summary"] = build_cli(db, slide.parent, out, fmt, None)
+            box["summary"] = build_cli(db, slides, out, fmt, None)
 
         results[f"build_{fmt}"] = measure(run, 1)
         summaries[fmt] = box["summary"]
@@ -311,8 +327,8 @@ def main() -> None:
         r["patches"] = images
         r["patches_per_s"] = round(images / r["seconds"], 2)
         r["cpu_ms_per_patch"] = round(r["cpu_ms_per_patch"] / images, 2)
-    windows = windows_of(tmp / "build_jpeg")
-    pipelines: list[tuple[str, Callable[[str, Sequence[Window], Path], None], list[Window]]] = [
+    windows = windows_of(tmp / "build_jpeg", slides)
+    pipelines: list[tuple[str, Callable[[Sequence[Window], Path], None], list[Window]]] = [
         ("floor", build_floor, windows),
         ("blog", build_blog, windows[: args.blog_patches]),
     ]
@@ -321,18 +337,24 @@ def main() -> None:
         shutil.rmtree(out, ignore_errors=True)
 
         def go(
-            fn: Callable[[str, Sequence[Window], Path], None] = fn,
+            fn: Callable[[Sequence[Window], Path], None] = fn,
             out: Path = out,
             subset: list[Window] = subset,
         ) -> None:
-            fn(str(slide), subset, out)
+            fn(subset, out)
 
         results[name] = measure(go, len(subset))
         results[name]["patches"] = len(subset)
-    quarter = max(1, len(windows) // 4)
+    quarter = max(1, per_slide // 4)  # object patches per slide
     small_out = tmp / "build_jpeg_quarter"
     shutil.rmtree(small_out, ignore_errors=True)
-    small = measure(lambda: build_cli(db, slide.parent, small_out, "jpeg", quarter), 1)
+    small_box: dict[str, Any] = {}
+
+    def run_small() -> None:
+        small_box["summary"] = build_cli(db, slides, small_out, "jpeg", quarter)
+
+    small = measure(run_small, 1)
+    small_patches = int(small_box["summary"]["images"])
     rate = {k: v["patches_per_s"] for k, v in results.items()}
     ratios = {
         "jpeg_vs_blog": round(rate["build_jpeg"] / rate["blog"], 2),
@@ -348,7 +370,7 @@ def main() -> None:
             "load_average_before": load_before,
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
         },
-        "slide": {"width": width, "height": height, "path": str(slide)},
+        "slides": {"count": len(list(slides.glob("*.svs"))), "width": width, "height": height},
         "patch_size": PATCH,
         "results": results,
         "ratios": ratios,
@@ -356,7 +378,7 @@ def main() -> None:
             "peak_mb_full_plan": peak,
             "peak_mb_quarter_plan": small["peak_mb"],
             "patches_full_plan": results["build_jpeg"]["patches"],
-            "patches_quarter_plan": quarter,
+            "patches_quarter_plan": small_patches,
         },
         "build_ok": {fmt: bool(s.get("ok", True)) for fmt, s in summaries.items()},
         "targets": {
