@@ -123,3 +123,31 @@ def test_preview_scale_bar_in_pixels_without_mpp(tmp_path: Path) -> None:
     assert label.endswith("px (level 0)")
     assert count(pixels, GREY) > 0  # the background window and its swatch
     assert max(count(pixels, c) for c in (BLUE, ORANGE, CRIMSON)) < 10
+
+
+def test_preview_outlines_the_mask_tissue_mask_computes(tmp_path: Path) -> None:
+    """The green outline is the border of ``tissue_mask(slide, max_size)``, the mask the
+    planner samples from (the preview computes it from its own thumbnail, not a second read).
+    """
+    from wsi2rek.dataset._preview import _outline
+    from wsi2rek.slides import open_slide
+    from wsi2rek.tissue import tissue_mask
+
+    slide = make_slide(tmp_path / "s.svs", 3000, 2000, tissue="blobs", seed=4)
+    plan = PatchPlan(
+        [PatchSpec("s.svs", Box(0, 0, 64, 64), "train", sampler="background")],
+        {"s.svs": str(slide)},
+        ("mitotic figure",),
+    )
+    (path,) = write_previews(plan, tmp_path / "ds", max_size=300)
+    with Image.open(path) as image:
+        image.load()
+        left, top, right, bottom = area(image, "wsi2rek:slide-area")
+        pixels = np.asarray(image.convert("RGB"))[top:bottom, left:right]
+    with open_slide(slide) as source:
+        mask = tissue_mask(source, max_size=300).mask
+    assert mask.any()
+    assert not mask.all()
+    drawn = (pixels == (0, 150, 0)).all(axis=-1)
+    assert drawn.shape == mask.shape
+    assert np.array_equal(drawn, _outline(mask))
