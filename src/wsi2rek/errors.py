@@ -6,13 +6,25 @@ would naturally catch (:class:`FileNotFoundError`, :class:`ValueError`, ...), so
 (the offending path, slide, table, line or annotation uid) besides its message, which
 always says what was expected, what was found and where.
 
+A bad argument is a :class:`ParameterError` wherever it is found (a geometry value, a
+sampling option, an ARN, a file path handed to a reader that does not exist...).
+:class:`ParameterError` also derives from :class:`ValueError`, the builtin Python raises
+for a bad argument, so code written against ``except ValueError`` keeps working.
+
+No public function lets a bare builtin exception escape: ``tests/core/test_error_contract.py``
+walks the source and fails on any ``raise ValueError(...)``-style statement that is not on
+its commented allow-list (signals, module ``__getattr__``, errors caught in the same module).
+
 Warnings derive from :class:`Wsi2RekWarning` (a :class:`UserWarning`) so they can be
 filtered as one family.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+
+import attrs
 
 __all__ = [
     "AnnotationError",
@@ -24,10 +36,12 @@ __all__ = [
     "DatasetMismatchError",
     "DetectionCacheError",
     "DetectionError",
+    "EntryError",
     "FetchError",
     "FetchVerificationError",
     "ImageTooLargeError",
     "ImplausibleMppWarning",
+    "InputNotFoundError",
     "LabelMapError",
     "MainGuardError",
     "ManifestError",
@@ -41,6 +55,7 @@ __all__ = [
     "SlideLookupError",
     "SlideNotFoundError",
     "SlideReadError",
+    "TrainingFailedError",
     "UnsupportedSlideError",
     "Wsi2RekError",
     "Wsi2RekWarning",
@@ -98,7 +113,22 @@ class SlideReadError(SlideError):
 
 
 class ParameterError(Wsi2RekError, ValueError):
-    """An argument is malformed or out of range (an ARN, an S3 URI, a quality level...)."""
+    """An argument is malformed or out of range (an ARN, an S3 URI, a quality level...).
+
+    Also a :class:`ValueError`, so ``except ValueError`` catches it as it catches Python's
+    own bad-argument errors.
+    """
+
+
+class InputNotFoundError(ParameterError, FileNotFoundError):
+    """A file named by an argument does not exist; ``path`` names it.
+
+    Both a :class:`ParameterError` and a :class:`FileNotFoundError`.
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
 
 
 class MainGuardError(Wsi2RekError, RuntimeError):
@@ -285,6 +315,35 @@ class AwsTimeoutError(AwsError, TimeoutError):
     ) -> None:
         super().__init__(message, operation=operation, resource=resource, code="Timeout")
         self.status = status
+
+
+@attrs.frozen
+class EntryError:
+    """One per-line (or whole-manifest) error Rekognition reported for a dataset.
+
+    Not an exception: the record a :class:`TrainingFailedError` carries in
+    ``entry_errors`` (``code`` is the service's error code, ``source_ref`` the image).
+    """
+
+    code: str
+    message: str
+    source_ref: str | None = None
+
+
+class TrainingFailedError(AwsError):
+    """Training (or a dataset import) failed; ``entry_errors`` holds the first line errors."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        resource: str,
+        code: str,
+        entry_errors: Sequence[EntryError] = (),
+    ) -> None:
+        super().__init__(message, operation=operation, resource=resource, code=code)
+        self.entry_errors = tuple(entry_errors)
 
 
 # --- appended by whole-slide detection (H6) -----------------------------------------------

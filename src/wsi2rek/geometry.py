@@ -54,7 +54,7 @@ class Box:
 
     def __attrs_post_init__(self) -> None:
         if self.right < self.left or self.bottom < self.top:
-            raise ValueError(
+            raise ParameterError(
                 f"Box needs left <= right and top <= bottom, got left={self.left}, "
                 f"top={self.top}, right={self.right}, bottom={self.bottom}"
             )
@@ -70,7 +70,7 @@ class Box:
     def around(cls, center: Point, radius: float) -> Box:
         """Square box of half-side ``radius`` centred on ``center``."""
         if radius < 0:
-            raise ValueError(f"radius must be >= 0, got {radius}")
+            raise ParameterError(f"radius must be >= 0, got {radius}")
         return cls(center.x - radius, center.y - radius, center.x + radius, center.y + radius)
 
     @classmethod
@@ -78,7 +78,7 @@ class Box:
         """The extent (bounding box) of one or more points."""
         pts = list(points)
         if not pts:
-            raise ValueError("Box.from_points needs at least one point")
+            raise ParameterError("Box.from_points needs at least one point")
         xs = [p.x for p in pts]
         ys = [p.y for p in pts]
         return cls(min(xs), min(ys), max(xs), max(ys))
@@ -119,7 +119,7 @@ class Box:
     def scale(self, factor: float) -> Box:
         """Return this box with every coordinate multiplied by ``factor`` (>= 0)."""
         if factor < 0:
-            raise ValueError(f"scale factor must be >= 0, got {factor}")
+            raise ParameterError(f"scale factor must be >= 0, got {factor}")
         return Box(self.left * factor, self.top * factor, self.right * factor, self.bottom * factor)
 
     def expand(self, amount: float) -> Box:
@@ -127,7 +127,7 @@ class Box:
         if amount < 0:
             shrunk = self.shrink(-amount)
             if shrunk is None:
-                raise ValueError(f"cannot shrink {self} by {-amount}: nothing would be left")
+                raise ParameterError(f"cannot shrink {self} by {-amount}: nothing would be left")
             return shrunk
         return Box(self.left - amount, self.top - amount, self.right + amount, self.bottom + amount)
 

@@ -11,6 +11,8 @@ from wsi2rek import errors
 def test_every_error_derives_from_the_root_and_a_builtin() -> None:
     for name in errors.__all__:
         cls = getattr(errors, name)
+        if cls is errors.EntryError:  # the record a TrainingFailedError carries
+            continue
         if issubclass(cls, Warning):
             assert issubclass(cls, errors.Wsi2RekWarning)
             assert issubclass(cls, UserWarning)

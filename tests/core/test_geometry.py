@@ -8,16 +8,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.core.strategies import boxes, points, sizes
+from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Box, Point
 
 
 def test_box_rejects_inverted_bounds() -> None:
-    with pytest.raises(ValueError, match="left <= right"):
+    with pytest.raises(ParameterError, match="left <= right"):
         Box(10, 0, 5, 5)
 
 
 def test_box_rejects_nan() -> None:
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ParameterError, match="finite"):
         Box(math.nan, 0, 1, 1)
 
 
@@ -41,7 +42,7 @@ def test_around_and_shrink() -> None:
     assert b == Box(25, 25, 75, 75)
     assert b.shrink(30) is None
     assert b.expand(-25) == Box(50, 50, 50, 50)
-    with pytest.raises(ValueError, match="radius"):
+    with pytest.raises(ParameterError, match="radius"):
         Box.around(Point(0, 0), -1)
 
 

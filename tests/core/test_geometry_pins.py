@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Box, Point
 
 
@@ -47,7 +48,7 @@ def test_from_points_of_one_point_is_that_point() -> None:
 
 
 def test_from_points_rejects_no_points() -> None:
-    with pytest.raises(ValueError, match="at least one point"):
+    with pytest.raises(ParameterError, match="at least one point"):
         Box.from_points([])
 
 
@@ -70,7 +71,7 @@ def test_box_scale_by_zero_is_allowed() -> None:
 
 
 def test_box_scale_rejects_negative_factor() -> None:
-    with pytest.raises(ValueError, match="scale factor must be >= 0, got -1"):
+    with pytest.raises(ParameterError, match="scale factor must be >= 0, got -1"):
         Box(0, 0, 1, 1).scale(-1)
 
 
@@ -83,7 +84,7 @@ def test_expand_negative_shrinks() -> None:
 
 
 def test_expand_negative_past_nothing_names_the_amount() -> None:
-    with pytest.raises(ValueError, match=r"by 6: nothing would be left"):
+    with pytest.raises(ParameterError, match=r"by 6: nothing would be left"):
         Box(10, 10, 20, 20).expand(-6)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from wsi2rek.errors import AwsError
+from wsi2rek.errors import EntryError, ParameterError, TrainingFailedError
 
 __all__ = [
     "EntryError",
@@ -24,31 +24,6 @@ __all__ = [
     "format_errors",
     "parse_evaluation_summary",
 ]
-
-
-@attrs.frozen
-class EntryError:
-    """One per-line (or whole-manifest) error the service reported."""
-
-    code: str
-    message: str
-    source_ref: str | None = None
-
-
-class TrainingFailedError(AwsError):
-    """Training (or a dataset import) failed; ``entry_errors`` holds the first line errors."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        operation: str,
-        resource: str,
-        code: str,
-        entry_errors: Sequence[EntryError] = (),
-    ) -> None:
-        super().__init__(message, operation=operation, resource=resource, code=code)
-        self.entry_errors = tuple(entry_errors)
 
 
 @attrs.frozen
@@ -88,13 +63,15 @@ class Evaluation:
         """The metrics of label ``name``.
 
         Raises:
-            KeyError: No such label in the summary (the message lists the known ones).
+            ParameterError: No such label in the summary (the message lists the known ones).
         """
         for metrics in self.labels:
             if metrics.label == name:
                 return metrics
         known = ", ".join(m.label for m in self.labels) or "none"
-        raise KeyError(f"label {name!r} not in the evaluation (labels: {known})")
+        raise ParameterError(
+            f"label {name!r} not in the evaluation (labels: {known}); pass one of those names"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""

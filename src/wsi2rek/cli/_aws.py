@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wsi2rek.cli._common import add_json_flag, print_json, show_progress
-from wsi2rek.errors import ParameterError
+from wsi2rek.errors import InputNotFoundError, ParameterError
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
@@ -387,7 +387,7 @@ def _detect(args: argparse.Namespace) -> int:
     from wsi2rek.aws import CustomLabelsModel  # noqa: PLC0415
 
     if not args.image.is_file():
-        raise FileNotFoundError(f"image {args.image} does not exist")
+        raise InputNotFoundError(f"image {args.image} does not exist", path=args.image)
     rek, s3 = _clients(args, args.model)
     model = CustomLabelsModel(args.model, client=rek, s3_client=s3)
     detections = model.detect(args.image, args.min_confidence, args.max_results)

@@ -21,7 +21,12 @@ from wsi2rek.annotations import AnnotationKind, QuPathObject, read_qupath_object
 from wsi2rek.annotations import qupath_skip_summary as skip_summary
 from wsi2rek.annotations.sliderunner import DETECTED_SUFFIX, write_sliderunner
 from wsi2rek.detection import Detection
-from wsi2rek.errors import AnnotationError, DetectionError, SkippedAnnotationWarning
+from wsi2rek.errors import (
+    AnnotationError,
+    DetectionError,
+    InputNotFoundError,
+    SkippedAnnotationWarning,
+)
 from wsi2rek.geometry import Box
 
 __all__ = [  # write_sliderunner lives in wsi2rek.annotations.sliderunner
@@ -279,11 +284,12 @@ def read_detections(
     several.
 
     Raises:
+        InputNotFoundError: ``path`` does not exist.
         DetectionError: for an unknown suffix or malformed content.
     """
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"detections file not found: {p}")
+        raise InputNotFoundError(f"detections file not found: {p}", path=p)
     suffix = p.suffix.lower()
     if suffix in (".geojson", ".json"):
         return _read_geojson(p, spot_radius)

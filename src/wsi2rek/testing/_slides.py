@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Point
 
 __all__ = ["make_image", "make_slide"]
@@ -277,11 +278,11 @@ def _scene(
     lookalikes: Iterable[PointLike] = (),
 ) -> _Scene:
     if width <= 0 or height <= 0:
-        raise ValueError(f"width and height must be positive, got {width} x {height}")
+        raise ParameterError(f"width and height must be positive, got {width} x {height}")
     if cell_radius <= 0:
-        raise ValueError(f"cell_radius must be positive, got {cell_radius}")
+        raise ParameterError(f"cell_radius must be positive, got {cell_radius}")
     if tissue not in ("blobs", "full"):
-        raise ValueError(f"tissue must be 'blobs' or 'full', got {tissue!r}")
+        raise ParameterError(f"tissue must be 'blobs' or 'full', got {tissue!r}")
     # spawn(4) keeps the first three streams of spawn(3): adding look-alikes changed nothing
     # else in the scenes of earlier versions.
     tex_rng, layout_rng, tissue_rng, lookalike_rng = (
@@ -397,7 +398,7 @@ def make_slide(
         The path written.
 
     Raises:
-        ValueError: A size, ``tile``, ``quality``, ``mpp``, ``kind`` or ``tissue`` is out of
+        ParameterError: A size, ``tile``, ``quality``, ``mpp``, ``kind`` or ``tissue`` is out of
             range.
         ImportError: ``tifffile``/``imagecodecs`` are missing (install ``wsi2rek[testing]``).
     """
@@ -409,13 +410,13 @@ def make_slide(
             "`pip install 'wsi2rek[testing]'`"
         ) from exc
     if kind not in ("svs", "tiff"):
-        raise ValueError(f"kind must be 'svs' or 'tiff', got {kind!r}")
+        raise ParameterError(f"kind must be 'svs' or 'tiff', got {kind!r}")
     if tile <= 0 or tile % 16:
-        raise ValueError(f"tile must be a positive multiple of 16, got {tile}")
+        raise ParameterError(f"tile must be a positive multiple of 16, got {tile}")
     if not 1 <= quality <= 100:
-        raise ValueError(f"quality must be in 1..100, got {quality}")
+        raise ParameterError(f"quality must be in 1..100, got {quality}")
     if not (mpp > 0 and math.isfinite(mpp)):
-        raise ValueError(f"mpp must be a positive number, got {mpp}")
+        raise ParameterError(f"mpp must be a positive number, got {mpp}")
     scene = _scene(
         width,
         height,
@@ -532,13 +533,13 @@ def make_image(
         The path written.
 
     Raises:
-        ValueError: The suffix is not a supported format, or a size is out of range.
+        ParameterError: The suffix is not a supported format, or a size is out of range.
     """
     out = Path(path)
     suffix = out.suffix.lower()
     formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}
     if suffix not in formats:
-        raise ValueError(
+        raise ParameterError(
             f"make_image writes .png, .jpg/.jpeg or .tif/.tiff; got {out.name!r} "
             f"(suffix {suffix!r})"
         )

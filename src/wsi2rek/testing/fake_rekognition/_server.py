@@ -14,6 +14,7 @@ import attrs
 import botocore.session
 import botocore.validate
 
+from wsi2rek.errors import ParameterError
 from wsi2rek.testing.fake_rekognition._operations import Operations
 from wsi2rek.testing.fake_rekognition._state import ApiError, Project, RecordedRequest, decode
 
@@ -190,14 +191,14 @@ class FakeRekognitionServer(Operations):
             delay: Seconds the answer is held for ``timeout``.
 
         Raises:
-            ValueError: Unknown ``fault`` or ``operation``, or ``times`` < 1.
+            ParameterError: Unknown ``fault`` or ``operation``, or ``times`` < 1.
         """
         if fault not in self.FAULTS:
-            raise ValueError(f"unknown fault {fault!r}; expected one of {sorted(self.FAULTS)}")
+            raise ParameterError(f"unknown fault {fault!r}; expected one of {sorted(self.FAULTS)}")
         if operation not in self.OPERATIONS:
-            raise ValueError(f"the fake does not implement {operation!r}")
+            raise ParameterError(f"the fake does not implement {operation!r}")
         if times < 1:
-            raise ValueError(f"times must be >= 1, got {times}")
+            raise ParameterError(f"times must be >= 1, got {times}")
         default = "InternalServerError" if fault == "server_error" else "ThrottlingException"
         with self._lock:
             queue = self._faults.setdefault(operation, [])
