@@ -63,11 +63,20 @@ __all__ = [
 
 
 class Wsi2RekError(Exception):
-    """Root of every error raised by wsi2rek."""
+    """Root of every error raised by wsi2rek.
 
-    def __init__(self, message: str) -> None:
+    ``parameters`` names the library parameters the message is about (``("test_slides",)``),
+    spelled in the message as the caller wrote them (``test_slides``, ``overwrite=True``):
+    the command line rewrites those names into its own flags (``--test-slides``,
+    ``--overwrite``), so each audience reads the names it typed.
+    """
+
+    def __init__(self, message: str, *, parameter: str | tuple[str, ...] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.parameters: tuple[str, ...] = (
+            () if parameter is None else (parameter,) if isinstance(parameter, str) else parameter
+        )
 
     def __str__(self) -> str:
         return self.message
@@ -222,16 +231,28 @@ class LabelMapError(Wsi2RekError, ValueError):
 class SamplingError(Wsi2RekError, ValueError):
     """Sampling parameters cannot work (patch size out of range, margin leaving no room...)."""
 
-    def __init__(self, message: str, *, slide: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        slide: str | None = None,
+        parameter: str | tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(message, parameter=parameter)
         self.slide = slide
 
 
 class DatasetError(Wsi2RekError, OSError):
     """A dataset folder could not be written or read; ``path`` names it."""
 
-    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        parameter: str | tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(message, parameter=parameter)
         self.path = Path(path) if path is not None else None
 
 
@@ -279,8 +300,14 @@ class AwsError(Wsi2RekError, RuntimeError):
 class DetectionError(Wsi2RekError, RuntimeError):
     """A detector failed on a tile or image; ``tile`` is the level-0 window when known."""
 
-    def __init__(self, message: str, *, tile: tuple[int, int, int, int] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        tile: tuple[int, int, int, int] | None = None,
+        parameter: str | tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(message, parameter=parameter)
         self.tile = tile
 
 
@@ -352,8 +379,14 @@ class TrainingFailedError(AwsError):
 class DetectionCacheError(DetectionError, ValueError):
     """A detection cache file cannot be reused (other parameters, or not a cache)."""
 
-    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        parameter: str | tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(message, parameter=parameter)
         self.path = Path(path) if path is not None else None
 
 
@@ -367,9 +400,14 @@ class FetchError(Wsi2RekError, OSError):
     """
 
     def __init__(
-        self, message: str, *, path: str | Path | None = None, url: str | None = None
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        url: str | None = None,
+        parameter: str | tuple[str, ...] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, parameter=parameter)
         self.path = Path(path) if path is not None else None
         self.url = url
 

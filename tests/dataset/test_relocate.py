@@ -80,7 +80,7 @@ def test_a_folder_moved_without_its_slides_finds_them_through_slides(
 
     code, err = preview(capsys, str(dataset))
     assert code == 2
-    assert "--slides DIR" in err
+    assert "give the folder that holds them as --slides" in err
     assert err.count("\n") == 1
 
     code, err = preview(capsys, str(dataset), "--slides", str(other_machine / "wsi"))

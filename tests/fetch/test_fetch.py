@@ -296,7 +296,7 @@ def test_404_names_the_file_and_downloads_nothing(
         FetchError,
         match=(
             r"WSI/d4e5f6\.svs: HTTP 404 Not Found from "
-            r"http://127\.0\.0\.1:\d+/mirror/WSI/d4e5f6\.svs; .*--base-url"
+            r"http://127\.0\.0\.1:\d+/mirror/WSI/d4e5f6\.svs; .*base_url"
         ),
     ) as info:
         run(server, catalogue(standin), tmp_path)
@@ -396,7 +396,7 @@ def test_dry_run_after_a_partial_run(serve: Any, standin: dict[str, bytes], tmp_
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"base_url": "ftp://mirror"}, "--base-url must start with http"),
+        ({"base_url": "ftp://mirror"}, "base_url must start with http"),
         ({"workers": 0}, "workers must be at least 1"),
         ({"only": "slides"}, "only must be"),
     ],

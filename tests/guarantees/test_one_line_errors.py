@@ -35,9 +35,9 @@ def dataset(inputs: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory)
 @pytest.mark.parametrize(
     ("option", "value", "needle"),
     [
-        ("--spot-radius", "inf", "spot_radius_px must be a positive, finite number"),
-        ("--spot-radius", "nan", "spot_radius_px must be a positive, finite number"),
-        ("--spot-radius-um", "inf", "spot_radius_um must be a positive, finite number"),
+        ("--spot-radius", "inf", "--spot-radius must be a positive, finite number"),
+        ("--spot-radius", "nan", "--spot-radius must be a positive, finite number"),
+        ("--spot-radius-um", "inf", "--spot-radius-um must be a positive, finite number"),
         # finite in micrometres, infinite in pixels once divided by the 0.25 um/px MPP
         ("--spot-radius-um", "1e308", "is not a finite number of pixels"),
     ],

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from wsi2rek import __version__
+from wsi2rek.cli._common import cli_message
 from wsi2rek.errors import Wsi2RekError, Wsi2RekWarning
 
 __all__ = ["main"]
@@ -81,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in _COMMAND_MODULES:
         module = importlib.import_module(f"wsi2rek.cli._{name.replace('-', '_')}")
         module.register(sub)
+    for command in sub.choices.values():
+        # errors name library parameters; the command's own parser spells them as flags
+        command.set_defaults(cli_parser=command)
     return parser
 
 
@@ -119,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (Wsi2RekError, OSError) as exc:
         if debug:
             raise
-        print(f"wsi2rek {args.command}: error: {exc}", file=sys.stderr)
+        message = cli_message(exc, args.cli_parser) if isinstance(exc, Wsi2RekError) else exc
+        print(f"wsi2rek {args.command}: error: {message}", file=sys.stderr)
         return 2
     return code
 

@@ -81,7 +81,13 @@ def register(subparsers: Any) -> None:
         "part (clip), or leave them unlabelled and count them (drop)",
     )
     radius = p.add_mutually_exclusive_group()
-    radius.add_argument("--spot-radius", type=float, metavar="PX", help="spot box half-side")
+    radius.add_argument(
+        "--spot-radius",
+        dest="spot_radius_px",
+        type=float,
+        metavar="PX",
+        help="spot box half-side",
+    )
     radius.add_argument("--spot-radius-um", type=float, metavar="UM", help="... in micrometres")
     p.add_argument(
         "--background", type=int, default=0, metavar="N", help="tissue patches without objects"
@@ -183,7 +189,7 @@ def _run(args: argparse.Namespace) -> int:
                 background=background,
                 test_slides=args.test_slides,
                 test_fraction=args.test_fraction,
-                spot_radius_px=args.spot_radius,
+                spot_radius_px=args.spot_radius_px,
                 spot_radius_um=args.spot_radius_um,
                 seed=args.seed,
                 max_test_images_per_label=args.max_test_images_per_label,

@@ -23,7 +23,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("dataset", type=Path, metavar="DATASET_DIR", help="a folder from 'build'")
     p.add_argument("--format", choices=("coco",), default="coco", help="output format")
-    p.add_argument("--out", type=Path, required=True, metavar="OUT_DIR", help="output folder")
+    p.add_argument(
+        "--out", dest="out_dir", type=Path, required=True, metavar="OUT_DIR", help="output folder"
+    )
     p.add_argument("--yolo", action="store_true", help="also write YOLO text labels")
     p.add_argument("--overwrite", action="store_true", help="replace a previous export")
     add_json_flag(p)
@@ -33,7 +35,7 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from wsi2rek.dataset import export_coco  # noqa: PLC0415 (keep CLI start-up light)
 
-    written = export_coco(args.dataset, args.out, yolo=args.yolo, overwrite=args.overwrite)
+    written = export_coco(args.dataset, args.out_dir, yolo=args.yolo, overwrite=args.overwrite)
     if args.json:
         print_json({"format": args.format, "files": {k: str(v) for k, v in written.items()}})
         return 0

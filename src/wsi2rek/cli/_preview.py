@@ -23,6 +23,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("out", type=Path, metavar="OUT", help="dataset folder written by build")
     p.add_argument(
         "--slides",
+        dest="slides_dir",
         type=Path,
         metavar="DIR",
         default=None,
@@ -39,7 +40,7 @@ def _run(args: argparse.Namespace) -> int:
     from wsi2rek.dataset import write_previews  # noqa: PLC0415  (keep CLI start-up light)
 
     written = write_previews(
-        args.out, max_size=args.max_size, tissue=not args.no_tissue, slides_dir=args.slides
+        args.out, max_size=args.max_size, tissue=not args.no_tissue, slides_dir=args.slides_dir
     )
     if args.json:
         print_json({"previews": [str(p) for p in written]})

@@ -187,8 +187,9 @@ def _check_training_split(patches: Sequence[PatchSpec], out: str | Path) -> None
         raise DatasetError(
             f"the plan has no training patch with a box (slides {slides[:5]} are all test "
             "slides or have no objects); keep at least one slide with objects out of "
-            "--test-slides / test_slides",
+            "test_slides",
             path=out,
+            parameter="test_slides",
         )
     missing = sorted(test_labels - train_labels)
     if missing:

@@ -149,8 +149,9 @@ def export_coco(
     if existing and not overwrite:
         raise DatasetError(
             f"{existing[0]} already exists ({len(existing)} output files do); choose another "
-            "--out folder or pass --overwrite to replace them",
+            "out_dir or pass overwrite=True to replace them",
             path=existing[0],
+            parameter=("out_dir", "overwrite"),
         )
     for path, text in planned.items():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -196,9 +196,9 @@ def prepare_folder(
                 details += "; " + _params_change(info.get("params"), params)
             raise DatasetMismatchError(
                 f"{out} holds a dataset built with different parameters ({details}); it is "
-                "not mixed. Use another folder or pass overwrite=True (--overwrite) to replace "
-                "it",
+                "not mixed. Use another folder or pass overwrite=True to replace it",
                 path=out,
+                parameter="overwrite",
             )
     elif (out / "images").exists() and any((out / "images").iterdir()):
         # Not ours to resume, and never ours to delete: --overwrite would not help either.

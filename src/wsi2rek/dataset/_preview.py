@@ -267,8 +267,9 @@ def write_previews(
         raise DatasetError(
             f"{len(missing)} slide file(s) of the plan are not where it says, e.g. {missing[0]}; "
             "if the dataset folder was moved without its slides, give the folder that holds "
-            "them (slides_dir=, or --slides DIR)",
+            "them as slides_dir=",
             path=root,
+            parameter="slides_dir",
         )
     target = root / "preview"
     target.mkdir(parents=True, exist_ok=True)

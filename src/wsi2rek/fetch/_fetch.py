@@ -130,9 +130,12 @@ def _url_of(file: RemoteFile, base_url: str | None) -> str:
 
 def _check_args(base_url: str | None, workers: int, only: str | None) -> None:
     if base_url is not None and urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
-        raise ParameterError(f"--base-url must start with http:// or https://, got {base_url!r}")
+        raise ParameterError(
+            f"base_url must start with http:// or https://, got {base_url!r}",
+            parameter="base_url",
+        )
     if workers < 1:
-        raise ParameterError(f"workers must be at least 1, got {workers}")
+        raise ParameterError(f"workers must be at least 1, got {workers}", parameter="workers")
     if only not in (None, "slide", "database"):
         raise ParameterError(f"only must be 'slide', 'database' or None, got {only!r}")
 

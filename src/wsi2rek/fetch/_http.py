@@ -67,21 +67,25 @@ def _network_error(exc: BaseException, url: str, path: str) -> FetchError:
     reason = getattr(exc, "reason", exc)
     return FetchError(
         f"{path}: cannot reach {url} ({reason}); check the network connection, "
-        "or pass --base-url to use a reachable mirror",
+        "or pass base_url= to use a reachable mirror",
         path=path,
         url=url,
+        parameter="base_url",
     )
 
 
 def _http_error(exc: urllib.error.HTTPError, url: str, path: str) -> FetchError:
     hint = (
-        "the file is not at that address: check --base-url (a mirror must keep the "
+        "the file is not at that address: check base_url (a mirror must keep the "
         "dataset's relative paths)"
         if exc.code in (403, 404, 410)
         else "the server refused or failed; retry later"
     )
     return FetchError(
-        f"{path}: HTTP {exc.code} {exc.reason} from {url}; {hint}", path=path, url=url
+        f"{path}: HTTP {exc.code} {exc.reason} from {url}; {hint}",
+        path=path,
+        url=url,
+        parameter="base_url",
     )
 
 
@@ -299,7 +303,8 @@ def _check_size(total: int | None, expected: int | None, url: str, path: str) ->
     if expected is not None and total is not None and total != expected:
         raise FetchVerificationError(
             f"{path}: {url} announces {total} bytes but the catalogue pins {expected}; "
-            "refusing a file of the wrong size (is --base-url serving another version?)",
+            "refusing a file of the wrong size (is base_url serving another version?)",
             path=path,
             url=url,
+            parameter="base_url",
         )

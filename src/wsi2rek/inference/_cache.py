@@ -56,8 +56,9 @@ class TileCache:
         if not self.path.is_file():
             raise DetectionCacheError(
                 f"{self.path} is not a regular file, so it cannot be a detection cache; give "
-                "another --cache path",
+                "another cache=",
                 path=self.path,
+                parameter="cache",
             )
         data = self.path.read_bytes()
         # Keep only complete lines: an interrupted run may leave half a line at the end.
@@ -75,8 +76,9 @@ class TileCache:
             # Never appended to or truncated: the file is not ours.
             raise DetectionCacheError(
                 f"{self.path} is not a wsi2rek detection cache (its first line is not a "
-                f"{_FORMAT} header); give another --cache path or delete the file",
+                f"{_FORMAT} header); pass another cache= or delete the file",
                 path=self.path,
+                parameter="cache",
             )
         try:
             lines = complete.decode("utf-8").splitlines()

@@ -93,9 +93,9 @@ def annotation_objects(
     if spot_radius_um is not None and mpp is None:
         raise SamplingError(
             f"slide {slide} has no microns-per-pixel (MPP) metadata, so a spot radius of "
-            f"{spot_radius_um} um cannot be converted to pixels; use spot_radius_px "
-            "(--spot-radius) instead",
+            f"{spot_radius_um} um cannot be converted to pixels; use spot_radius_px instead",
             slide=slide,
+            parameter=("spot_radius_um", "spot_radius_px"),
         )
     bounds = Box(0, 0, *slide_size)
     objects: list[LabeledBox] = []

@@ -171,12 +171,14 @@ def _check_options(
     labels.check(db_classes, source=source)
     if spot_radius_px is not None and spot_radius_um is not None:
         raise SamplingError(
-            "give either spot_radius_px or spot_radius_um (--spot-radius or --spot-radius-um), "
-            "not both"
+            "give either spot_radius_px or spot_radius_um, not both",
+            parameter=("spot_radius_px", "spot_radius_um"),
         )
     for name, value in (("spot_radius_px", spot_radius_px), ("spot_radius_um", spot_radius_um)):
         if value is not None and not (value > 0 and math.isfinite(value)):
-            raise SamplingError(f"{name} must be a positive, finite number, got {value}")
+            raise SamplingError(
+                f"{name} must be a positive, finite number, got {value}", parameter=name
+            )
     if isinstance(sampler, ObjectSampler) and sampler.targets is not None:
         unknown = [t for t in sampler.targets if t not in labels]
         if unknown:

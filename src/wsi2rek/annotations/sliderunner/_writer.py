@@ -175,8 +175,8 @@ def write_sliderunner(
         )
     if out.exists() and not overwrite:
         raise DetectionError(
-            f"{out} already exists; choose a new file name or pass overwrite=True "
-            "(--overwrite on the command line)"
+            f"{out} already exists; choose a new file name or pass overwrite=True",
+            parameter="overwrite",
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
