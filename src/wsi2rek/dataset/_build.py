@@ -466,6 +466,19 @@ def _execute(
         return n, used
 
 
+def _previews(plan: PatchPlan, root: Path) -> tuple[Path, ...]:
+    from wsi2rek.dataset._preview import write_previews  # noqa: PLC0415  (optional step)
+
+    return tuple(write_previews(plan, root))
+
+
+def _wait(drawing: cf.Future[tuple[Path, ...]] | None) -> cf.Future[tuple[Path, ...]] | None:
+    """``drawing`` once finished (its exception, if any, stays inside it)."""
+    if drawing is not None:
+        cf.wait([drawing])
+    return drawing
+
+
 def build_dataset(
     plan: PatchPlan,
     out: str | Path,
@@ -593,17 +606,25 @@ def build_dataset(
     ext = options.extension
     existing = existing_images(root, _splits_used(patches))
     todo = [p for p in patches if _image_path(p, ext) not in existing]
-    written, used = _execute(
-        plan,
-        todo,
-        root,
-        options=options,
-        workers=workers,
-        executor=executor,
-        progress=progress,
-        batch_size=batch_size,
-        backend=slide_backend,
-    )
+    # Previews depend on the plan only: draw them in a thread of this process while the
+    # workers cut patches (this process mostly waits on them), not after.
+    with cf.ThreadPoolExecutor(1, thread_name_prefix="wsi2rek-preview") as background:
+        drawing = background.submit(_previews, plan, root) if preview else None
+        try:
+            written, used = _execute(
+                plan,
+                todo,
+                root,
+                options=options,
+                workers=workers,
+                executor=executor,
+                progress=progress,
+                batch_size=batch_size,
+                backend=slide_backend,
+            )
+        finally:
+            # the build's own error wins; a preview error surfaces below
+            previews_done = _wait(drawing)
     missing = [p.name for p in patches if not (root / _image_path(p, ext)).is_file()]
     if missing:
         raise DatasetError(
@@ -615,11 +636,7 @@ def build_dataset(
         plan, patches, root, ext=ext, date=date, job_name=job_name, attribute=attribute
     )
     _write_patches_jsonl(patches, root, ext)
-    previews: tuple[Path, ...] = ()
-    if preview:
-        from wsi2rek.dataset._preview import write_previews  # noqa: PLC0415  (optional step)
-
-        previews = tuple(write_previews(plan, root))
+    previews = previews_done.result() if previews_done is not None else ()
     skipped = (*plan.skipped, *dupes)
     info = {
         "format": DATASET_FORMAT,
