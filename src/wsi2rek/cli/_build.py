@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
+from collections.abc import Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 from wsi2rek.cli._common import add_backend_flag, add_json_flag, print_json, show_progress
-from wsi2rek.errors import Wsi2RekWarning
+from wsi2rek.errors import ParameterError, Wsi2RekWarning
 from wsi2rek.rekognition import QUOTA
 
 __all__ = ["register", "render_summary"]
@@ -112,6 +115,21 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     p.add_argument("--workers", type=int, help="worker processes (default: one per CPU)")
     p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the reading and encoding on an existing Dask cluster, e.g. "
+        "tcp://scheduler:8786, instead of local worker processes (needs the 'dask' extra; "
+        "every worker must see the slides and OUT under the same paths); the dataset is "
+        "byte for byte the one a local build writes",
+    )
+    p.add_argument(
+        "--scheduler-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up when the --scheduler does not answer within this many seconds",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="replace a dataset built with other options: removes only the files it wrote, "
@@ -157,6 +175,36 @@ def render_summary(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def _executor(scheduler: str | None, timeout: float) -> Iterator[Executor | None]:
+    """The Dask cluster at ``scheduler`` as an executor, or None for local processes."""
+    if scheduler is None:
+        yield None
+        return
+    if not timeout > 0:
+        raise ParameterError(f"--scheduler-timeout must be positive, got {timeout}")
+    try:
+        from distributed import Client  # noqa: PLC0415  (optional; slow to import)
+    except ImportError:
+        raise ParameterError(
+            "--scheduler needs Dask's distributed package, which is not installed; install "
+            "it with: pip install 'wsi2rek[dask]'"
+        ) from None
+    try:
+        # distributed is not annotated: hence the no-untyped-call ignore.
+        client = Client(scheduler, timeout=timeout)  # type: ignore[no-untyped-call]
+    # OSError: nothing answers (refused, timed out); ValueError: a malformed address;
+    # MemoryError: something that is not a Dask scheduler answered with a nonsense length.
+    except (OSError, ValueError, MemoryError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ParameterError(
+            f"--scheduler {scheduler}: no Dask scheduler reached within {timeout:g} s "
+            f"({reason}); check the address (tcp://HOST:PORT) and that the scheduler runs"
+        ) from None
+    with client:
+        yield client.get_executor()  # type: ignore[no-untyped-call]
+
+
 def _run(args: argparse.Namespace) -> int:
     from wsi2rek.annotations import open_annotations  # noqa: PLC0415
     from wsi2rek.dataset import build_dataset  # noqa: PLC0415  (keep CLI start-up light)
@@ -198,16 +246,18 @@ def _run(args: argparse.Namespace) -> int:
             # also when planning fails: a warning (an ignored MPP...) often explains why
             for warning in caught:
                 print(f"wsi2rek build: warning: {warning.message}", file=sys.stderr)
-    summary = build_dataset(
-        plan,
-        args.out,
-        image_format=args.image_format,
-        quality=args.quality,
-        workers=args.workers,
-        progress=show_progress(args),
-        overwrite=args.overwrite,
-        slide_backend=args.backend,
-    )
+    with _executor(args.scheduler, args.scheduler_timeout) as executor:
+        summary = build_dataset(
+            plan,
+            args.out,
+            image_format=args.image_format,
+            quality=args.quality,
+            workers=args.workers,
+            progress=show_progress(args),
+            overwrite=args.overwrite,
+            slide_backend=args.backend,
+            executor=executor,
+        )
     data = summary.to_dict()
     if args.json:
         print_json(data)
