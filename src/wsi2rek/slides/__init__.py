@@ -1,5 +1,6 @@
-"""Slide readers: the SlideSource contract and its OpenSlide, tifffile and Pillow backends.
+"""Slide readers: the SlideSource contract and its backends.
 
+OpenSlide, tifffile and Pillow read files; :class:`ArraySlide` serves an array in memory.
 :func:`open_slide` picks the backend; all return RGB ``uint8`` numpy arrays from
 ``read_region`` and pad regions past the slide edge with white. The tifffile backend
 (:class:`TiffSlideSource`, imported on first use) returns OpenSlide's pixels, faster.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wsi2rek._lazy import lazy_exports
+from wsi2rek.slides._array import ArraySlide
 from wsi2rek.slides._base import MAX_REGION_PIXELS, PLAUSIBLE_MPP, SlideSource
 from wsi2rek.slides._identity import slide_identity
 from wsi2rek.slides._open import BACKENDS, open_slide
@@ -25,6 +27,7 @@ __all__ = [
     "MAX_PIXELS_ENV",
     "MAX_REGION_PIXELS",
     "PLAUSIBLE_MPP",
+    "ArraySlide",
     "OpenSlideSource",
     "PillowSlideSource",
     "SlideSource",
