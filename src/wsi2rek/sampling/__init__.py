@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         write_jsonl,
     )
     from wsi2rek.sampling._planner import find_slide_files, plan_dataset
+    from wsi2rek.sampling._protocol import Sampler
     from wsi2rek.sampling._split import SlideSplit, split_slides
     from wsi2rek.sampling._window import (
         EDGE_POLICIES,
@@ -74,6 +75,7 @@ __all__ = [
     "PatchSpec",
     "Placement",
     "Roi",
+    "Sampler",
     "Skip",
     "SlideInput",
     "SlideResult",
@@ -114,6 +116,7 @@ __getattr__, __dir__ = lazy_exports(
         "REKOGNITION_TRAINING_LONG_SIDE": "wsi2rek.sampling._window",
         "Roi": "wsi2rek.sampling._common",
         "SPLITS": "wsi2rek.sampling._plan",
+        "Sampler": "wsi2rek.sampling._protocol",
         "Skip": "wsi2rek.sampling._plan",
         "SlideInput": "wsi2rek.sampling._common",
         "SlideResult": "wsi2rek.sampling._common",

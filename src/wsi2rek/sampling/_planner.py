@@ -32,9 +32,9 @@ from wsi2rek.rekognition import QUOTA
 from wsi2rek.sampling._annotations import annotation_objects
 from wsi2rek.sampling._background import BackgroundSampler
 from wsi2rek.sampling._common import SlideInput, SlideResult
-from wsi2rek.sampling._grid import GridSampler
 from wsi2rek.sampling._object import ObjectSampler
 from wsi2rek.sampling._plan import SPLITS, LabeledBox, PatchPlan, PatchSpec, Skip
+from wsi2rek.sampling._protocol import Sampler, check_result
 from wsi2rek.sampling._split import SlideSplit, split_slides
 from wsi2rek.sampling._testcap import TestCap, cap_test_images, check_test_cap
 from wsi2rek.slides import open_slide
@@ -163,7 +163,7 @@ def _check_options(
     labels: LabelMap,
     *,
     db_classes: Mapping[int, str],
-    sampler: ObjectSampler | GridSampler,
+    sampler: Sampler,
     spot_radius_px: float | None,
     spot_radius_um: float | None,
     source: str,
@@ -240,7 +240,7 @@ def plan_dataset(
     slides: str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]],
     labels: LabelMap | Mapping[str, Sequence[int]],
     *,
-    sampler: ObjectSampler | GridSampler | None = None,
+    sampler: Sampler | None = None,
     background: BackgroundSampler | None = None,
     test_slides: Sequence[str] | None = None,
     test_fraction: float | None = None,
@@ -274,8 +274,9 @@ def plan_dataset(
         labels: Label name -> database class ids (a :class:`~wsi2rek.labels.LabelMap` or
             a mapping). Classes not in it are ignored and counted. Hard negatives
             (look-alikes) must be a label: patches without boxes do not train Rekognition.
-        sampler: How windows are placed: :class:`ObjectSampler` (default) or
-            :class:`GridSampler`.
+        sampler: How windows are placed: :class:`ObjectSampler` (default),
+            :class:`GridSampler`, or any :class:`Sampler` (what it returns is checked:
+            patches on the slide given, in its split).
         background: Also draw tissue windows without any labelled object (they do not
             train Rekognition; useful in a test set or for inspection).
         test_slides: Slide file names for the test split (each must be in the database:
@@ -334,7 +335,7 @@ def _plan(
     slides: str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]],
     labels: LabelMap | Mapping[str, Sequence[int]],
     *,
-    sampler: ObjectSampler | GridSampler | None,
+    sampler: Sampler | None,
     background: BackgroundSampler | None,
     test_slides: Sequence[str] | None,
     test_fraction: float | None,
@@ -346,10 +347,12 @@ def _plan(
 ) -> PatchPlan:
     label_map = LabelMap.coerce(labels)
     main = sampler if sampler is not None else ObjectSampler()
-    if not isinstance(main, ObjectSampler | GridSampler):
+    if isinstance(main, BackgroundSampler) or not isinstance(main, Sampler):
         raise SamplingError(
-            f"sampler must be an ObjectSampler or a GridSampler, got {type(main).__name__} "
-            "(pass a BackgroundSampler as background=...)"
+            f"sampler must be an ObjectSampler, a GridSampler or another Sampler (kind, "
+            f"patch_size, roi_class, needs_tissue, sample, to_dict), got "
+            f"{type(main).__name__} (pass a BackgroundSampler as background=...)",
+            parameter="sampler",
         )
     source = db.path.name
     db_classes = db.classes()
@@ -421,7 +424,9 @@ def _plan(
             tissue=info.tissue,
         )
         main_seq, background_seq = stream.spawn(2)
-        first = main.sample(slide_input, np.random.default_rng(main_seq))
+        first = check_result(
+            main, slide_input, main.sample(slide_input, np.random.default_rng(main_seq))
+        )
         results: list[tuple[str, SlideResult]] = [(main.kind, first)]
         if background is not None:
             taken = [p.window for p in first.patches]
@@ -476,7 +481,7 @@ def _params(
     *,
     db: AnnotationSource,
     labels: LabelMap,
-    sampler: ObjectSampler | GridSampler,
+    sampler: Sampler,
     background: BackgroundSampler | None,
     split: SlideSplit,
     test_slides: Sequence[str] | None,
