@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Collection
 from pathlib import Path
 
 from wsi2rek._jsonl import dumps_line, parse_line, split_lines
 from wsi2rek.errors import ManifestError
 
-__all__ = ["atomic_write_text", "rewrite_manifest"]
+__all__ = ["rewrite_manifest"]
 
 
 def rewrite_manifest(
@@ -83,14 +81,3 @@ def rewrite_manifest(
             record["source-ref"] = f"{base}/{relative}"
         out.append(dumps_line(record, what=f"{path}:{number}"))
     return "".join(f"{line}\n" for line in out)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

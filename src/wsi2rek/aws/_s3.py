@@ -38,10 +38,11 @@ import attrs
 import botocore.exceptions
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
+from wsi2rek._atomic import atomic_write_text
 from wsi2rek.aws._checksums import is_multipart, matches, sha256_b64
 from wsi2rek.aws._clients import aws_error, error_code, make_s3_client
 from wsi2rek.aws._local import read_manifest, regular_files, unreadable
-from wsi2rek.aws._manifests import atomic_write_text, rewrite_manifest
+from wsi2rek.aws._manifests import rewrite_manifest
 from wsi2rek.errors import DatasetError, ParameterError
 
 if TYPE_CHECKING:

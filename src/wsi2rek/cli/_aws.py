@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wsi2rek._atomic import atomic_path
 from wsi2rek.cli._common import add_json_flag, print_json, show_progress
 from wsi2rek.errors import InputNotFoundError, ParameterError
 
@@ -402,7 +403,13 @@ def _detect(args: argparse.Namespace) -> int:
             draw.text(
                 (d.box.left + 2, d.box.top + 2), f"{d.label} {d.confidence:.0f}", fill=(255, 0, 0)
             )
-        canvas.save(args.draw)
+        fmt = Image.registered_extensions().get(Path(args.draw).suffix.lower())
+        if fmt is None:
+            raise ParameterError(
+                f"--draw {args.draw}: unknown image suffix; use .png, .jpg or .tif"
+            )
+        with atomic_path(args.draw) as tmp:
+            canvas.save(tmp, format=fmt)
     rows = [
         {
             "label": d.label,

@@ -32,6 +32,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+from wsi2rek._atomic import atomic_write_text
 from wsi2rek._json import dumps
 from wsi2rek._mainguard import check_main_guard
 from wsi2rek.dataset._encode import ImageOptions
@@ -41,7 +42,6 @@ from wsi2rek.dataset._manifest import (
     DEFAULT_CREATION_DATE,
     Manifest,
     ManifestLine,
-    atomic_write_text,
 )
 from wsi2rek.dataset._summary import DatasetSummary
 from wsi2rek.dataset._validate import ValidationReport

@@ -22,8 +22,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from wsi2rek._atomic import atomic_write_text
 from wsi2rek._json import dumps
-from wsi2rek.dataset._manifest import Manifest, atomic_write_text
+from wsi2rek.dataset._manifest import Manifest
 from wsi2rek.errors import DatasetError
 
 __all__ = ["export_coco"]

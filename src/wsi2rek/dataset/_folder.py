@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
+from wsi2rek._atomic import is_temporary_name
 from wsi2rek.dataset._encode import ImageOptions
 from wsi2rek.errors import DatasetError, DatasetMismatchError, SamplingError
 
@@ -43,11 +44,6 @@ def build_key(fingerprint: str, options: ImageOptions, meta: Mapping[str, Any]) 
     between two runs is refused instead of mixing the pixels of both files.
     """
     return {"fingerprint": fingerprint, **options.to_dict(), **meta}
-
-
-def _is_temporary(name: str) -> bool:
-    """A temporary file of wsi2rek's atomic writes (``.<name>.<random>.tmp``)."""
-    return name.startswith(".") and name.endswith(".tmp")
 
 
 def _read_info(out: Path) -> dict[str, Any] | None:
@@ -109,7 +105,7 @@ def _foreign_files(out: Path, owned: set[str]) -> list[str]:
             names = filenames + [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
             for name in names:
                 rel = f"{base}/{name}"
-                if rel not in owned and not _is_temporary(name):
+                if rel not in owned and not is_temporary_name(name):
                     foreign.append(rel)
     return sorted(foreign)
 
@@ -233,7 +229,7 @@ def existing_images(out: Path, splits: Iterable[str]) -> set[str]:
         folder.mkdir(parents=True, exist_ok=True)
         with os.scandir(folder) as entries:
             for entry in entries:
-                if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                if is_temporary_name(entry.name):
                     Path(entry.path).unlink(missing_ok=True)
                 elif entry.is_file():
                     found.add(f"images/{split}/{entry.name}")

@@ -22,13 +22,13 @@ Rekognition would use and its 1-based line number.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from wsi2rek._atomic import atomic_write_text
 from wsi2rek._jsonl import RawLine, dumps_line, iter_raw_lines, parse_line
 from wsi2rek.dataset._linecheck import OBJECT_DETECTION
 from wsi2rek.dataset._validate import (
@@ -48,8 +48,6 @@ __all__ = [
     "BoxRecord",
     "Manifest",
     "ManifestLine",
-    "atomic_write_bytes",
-    "atomic_write_text",
 ]
 
 #: The fixed ``creation-date`` written when neither the caller nor the plan gives one, so
@@ -58,28 +56,6 @@ DEFAULT_CREATION_DATE = "2000-01-01T00:00:00.000000"
 
 #: ``(class_id, left, top, width, height)`` in integer pixels of the image frame.
 BoxRecord = tuple[int, int, int, int, int]
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary sibling and :func:`os.replace`.
-
-    A reader (or a resumed build) therefore never sees a half-written file. The temporary
-    name carries the process id so concurrent writers never share one.
-    """
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as f:
-            f.write(data)
-        tmp.replace(target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """UTF-8 text version of :func:`atomic_write_bytes`."""
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _boxes(value: Iterable[Sequence[int]]) -> tuple[BoxRecord, ...]:

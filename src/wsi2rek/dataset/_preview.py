@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, PngImagePlugin
 
-from wsi2rek.dataset._manifest import atomic_write_bytes
+from wsi2rek._atomic import atomic_write_bytes
 from wsi2rek.errors import DatasetError, SamplingError
 from wsi2rek.geometry import Box
 from wsi2rek.sampling import PatchPlan

@@ -17,8 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from wsi2rek._atomic import atomic_write_bytes
 from wsi2rek.dataset._encode import ImageOptions, encode_image
-from wsi2rek.dataset._manifest import atomic_write_bytes
 from wsi2rek.slides import SlideSource
 
 __all__ = ["SlideCache", "Window", "init_worker", "run_batch"]
@@ -120,6 +120,9 @@ def run_batch(
     done: list[tuple[str, int]] = []
     for rel, x, y, w, h in windows:
         data = encode_image(slide.read_region(x, y, w, h), options)
-        atomic_write_bytes(root / rel, data)
+        # Not fsynced one by one (~5 ms each on ext4, more than encoding a patch): a
+        # killed build still leaves only whole images, and the manifests and dataset.json,
+        # written last, are fsynced.
+        atomic_write_bytes(root / rel, data, durable=False)
         done.append((rel, len(data)))
     return done

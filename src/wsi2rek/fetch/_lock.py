@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -26,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from wsi2rek._atomic import atomic_write_text
 from wsi2rek._json import dumps
 from wsi2rek.errors import FetchError
 
@@ -150,13 +149,10 @@ class LockFile:
             "format": _FORMAT,
             "files": {p: self._entries[p].to_dict() for p in sorted(self._entries)},
         }
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{LOCK_NAME}.", suffix=".tmp")
+        text = dumps(data, what=LOCK_NAME, indent=2, sort_keys=True) + "\n"
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(dumps(data, what=LOCK_NAME, indent=2, sort_keys=True) + "\n")
-            Path(tmp).replace(self.path)
+            atomic_write_text(self.path, text)
         except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             raise FetchError(
                 f"cannot write {self.path}: {exc.strerror or exc}", path=self.path
             ) from None

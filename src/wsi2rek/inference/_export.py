@@ -8,14 +8,14 @@ import csv
 import hashlib
 import io
 import math
-import os
 import re
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from wsi2rek._atomic import atomic_open
 from wsi2rek._json import dumps
 from wsi2rek.annotations import AnnotationKind, QuPathObject, read_qupath_objects
 from wsi2rek.annotations import qupath_skip_summary as skip_summary
@@ -69,18 +69,11 @@ def label_color(label: str) -> tuple[int, int, int]:
 
 
 @contextlib.contextmanager
-def _atomic(path: Path, mode: str = "w") -> Iterator[Any]:
-    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success."""
+def _atomic(path: Path) -> Iterator[IO[Any]]:
+    """:func:`wsi2rek._atomic.atomic_open` in text mode, creating the folder first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open(mode, encoding="utf-8", newline="" if "b" not in mode else None) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(path, "w", newline="") as handle:
+        yield handle
 
 
 def to_geojson(

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
+from wsi2rek._atomic import atomic_write_bytes
 from wsi2rek.detection import Detection
 from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Box, Point
@@ -269,11 +270,5 @@ def write_detection_preview(
     )
     buffer = io.BytesIO()
     canvas.save(buffer, "PNG")
-    target = Path(out)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(buffer.getvalue())
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_bytes(out, buffer.getvalue())
     return spot

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import attrs
 
+from wsi2rek._atomic import atomic_open, atomic_write_text
 from wsi2rek._json import dumps
 from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box
@@ -175,7 +176,7 @@ class Skip:
 
 def write_jsonl(patches: Iterable[PatchSpec], path: str | Path) -> None:
     """Write patch specs as JSON lines (one per patch) to ``path``."""
-    with Path(path).open("w", encoding="utf-8") as f:
+    with atomic_open(path, "w") as f:
         f.writelines(dumps(p.to_dict(), what=str(path), sort_keys=True) + "\n" for p in patches)
 
 
@@ -278,9 +279,7 @@ class PatchPlan:
         data = self.to_dict()
         data["slide_paths"] = self.slide_paths_relative_to(target.parent)
         data[_PATHS_KEY] = "plan folder"
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(dumps(data, what=str(target), sort_keys=True), encoding="utf-8")
-        tmp.replace(target)
+        atomic_write_text(target, dumps(data, what=str(target), sort_keys=True))
 
     def slide_paths_relative_to(self, folder: str | Path) -> dict[str, str]:
         """The slide paths, relative to ``folder`` where possible (sorted by slide name)."""

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
+from wsi2rek._atomic import atomic_path
 from wsi2rek.annotations import Annotation, AnnotationKind, SlideRecord
 from wsi2rek.annotations.sliderunner import (
     SUPPORTED_SCHEMA_VERSIONS,
@@ -282,29 +283,20 @@ def make_sliderunner_db(
     )
 
     next_uid = max((a.uid for a in annos), default=0) + 1
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        with sliderunner_connection(tmp, seed=seed) as conn:
-            # A fresh temporary file: no rollback journal and no per-commit fsync (the
-            # file is deleted on error and fsynced once below, before the rename).
-            conn.execute("PRAGMA journal_mode = OFF")
-            conn.execute("PRAGMA synchronous = OFF")
-            _write(
-                conn,
-                slides=records,
-                annotations=annos,
-                classes=classes,
-                persons=persons,
-                schema_version=schema_version,
-                next_uid=next_uid,
-            )
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        tmp.replace(out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(out) as tmp, sliderunner_connection(tmp, seed=seed) as conn:
+        # A fresh temporary file: no rollback journal and no per-commit fsync (the
+        # file is deleted on error and fsynced once by atomic_path, before the rename).
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        _write(
+            conn,
+            slides=records,
+            annotations=annos,
+            classes=classes,
+            persons=persons,
+            schema_version=schema_version,
+            next_uid=next_uid,
+        )
     return out
 
 

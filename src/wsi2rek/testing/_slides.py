@@ -23,7 +23,6 @@ memory. Everything is deterministic for a ``seed``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from collections.abc import Iterable, Iterator
@@ -35,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from wsi2rek._atomic import atomic_path
 from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Point
 
@@ -251,17 +251,6 @@ def _tissue_ellipses(rng: np.random.Generator, width: int, height: int) -> tuple
     return best
 
 
-@contextlib.contextmanager
-def _atomic(out: Path) -> Iterator[Path]:
-    """Yield a temporary name next to ``out``; rename it to ``out`` only on success."""
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _as_points(cells: Iterable[PointLike]) -> NDArray[np.float64]:
     pts = [(c.x, c.y) if isinstance(c, Point) else (float(c[0]), float(c[1])) for c in cells]
     return np.asarray(pts, dtype=np.float64).reshape(-1, 2)
@@ -438,7 +427,7 @@ def make_slide(
         "software": False,
     }
     res_cm = 1e4 / mpp  # pixels per centimetre at level 0
-    with _atomic(out) as tmp, tifffile.TiffWriter(tmp, bigtiff=width * height > 2**31) as tif:
+    with atomic_path(out) as tmp, tifffile.TiffWriter(tmp, bigtiff=width * height > 2**31) as tif:
         first_extra: dict[str, Any]
         if kind == "svs":
             first_extra = {
@@ -560,6 +549,6 @@ def make_image(
     elif fmt == "TIFF" and mpp is not None:
         # Pillow writes resolution unit 3 (centimetre) for resolution_unit="cm"
         options = {"resolution_unit": "cm", "resolution": 1e4 / mpp}
-    with _atomic(out) as tmp:
+    with atomic_path(out) as tmp:
         img.save(tmp, format=fmt, **options)
     return out

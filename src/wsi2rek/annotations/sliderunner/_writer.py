@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from wsi2rek._atomic import atomic_path
 from wsi2rek.annotations._types import AnnotationKind
 from wsi2rek.annotations.sliderunner._names import SlideRecord, find_slide, slides_named
 from wsi2rek.annotations.sliderunner._reader import SlideRunnerDB
@@ -179,38 +180,35 @@ def write_sliderunner(
             parameter="overwrite",
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
-        leftover.unlink(missing_ok=True)
-    try:
-        if copy_from is not None:
-            with SlideRunnerDB(copy_from) as source:
-                source.copy_to(tmp)
-        con = sqlite3.connect(tmp)
+    with atomic_path(out) as tmp:
         try:
-            register_functions(con)
-            # The copy keeps the source's journal mode; the result must be one file.
-            con.execute("PRAGMA journal_mode = DELETE")
-            if copy_from is None:
-                create_schema(con, last_modified_default=time.time())
-            _append_spots(
-                con,
-                items,
-                slide_name=slide_name,
-                slide_size=slide_size,
-                class_name=class_name,
-                classes=classes,
-                person=person,
-                path=Path(copy_from) if copy_from is not None else out,
-            )
-            con.commit()
+            if copy_from is not None:
+                with SlideRunnerDB(copy_from) as source:
+                    source.copy_to(tmp)
+            con = sqlite3.connect(tmp)
+            try:
+                register_functions(con)
+                # The copy keeps the source's journal mode; the result must be one file.
+                con.execute("PRAGMA journal_mode = DELETE")
+                if copy_from is None:
+                    create_schema(con, last_modified_default=time.time())
+                _append_spots(
+                    con,
+                    items,
+                    slide_name=slide_name,
+                    slide_size=slide_size,
+                    class_name=class_name,
+                    classes=classes,
+                    person=person,
+                    path=Path(copy_from) if copy_from is not None else out,
+                )
+                con.commit()
+            finally:
+                con.close()
         finally:
-            con.close()
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
+            # A rollback journal is left only by a failed write; the file itself is
+            # removed by atomic_path.
+            tmp.with_name(tmp.name + "-journal").unlink(missing_ok=True)
     return out
 
 
