@@ -33,7 +33,10 @@ __all__ = [
     "ARN_ENV",
     "DEFAULT_MAX_MEGAPIXELS",
     "DEFAULT_MAX_UPLOAD_MB",
+    "ENDPOINT_ENV",
     "MAX_REGION_SIZE",
+    "PROFILE_ENV",
+    "REGION_ENV",
     "SLIDES_DIR_ENV",
     "SLIDE_SUFFIXES",
     "AppConfig",
@@ -63,6 +66,12 @@ __all__ = [
 ARN_ENV: Final = "WSI2REK_MODEL_ARN"
 #: Environment variable naming the folder slide mode lists slides from.
 SLIDES_DIR_ENV: Final = "WSI2REK_SLIDES_DIR"
+#: Environment variable naming the AWS profile (of ~/.aws/config) the model is called with.
+PROFILE_ENV: Final = "WSI2REK_AWS_PROFILE"
+#: Environment variable naming the AWS region of the model calls (default: the ARN's).
+REGION_ENV: Final = "WSI2REK_AWS_REGION"
+#: Environment variable naming the Rekognition endpoint (default: AWS's for the region).
+ENDPOINT_ENV: Final = "WSI2REK_REKOGNITION_ENDPOINT_URL"
 #: Environment variable overriding the upload size limit (megabytes).
 MAX_UPLOAD_ENV: Final = "WSI2REK_APP_MAX_UPLOAD_MB"
 #: Environment variable overriding the image size limit (megapixels).
@@ -136,12 +145,20 @@ class AppConfig:
         slides_dir: Folder for slide mode (``WSI2REK_SLIDES_DIR``), or None to hide it.
         max_upload_bytes: Largest accepted upload (``WSI2REK_APP_MAX_UPLOAD_MB``).
         max_pixels: Largest accepted image area (``WSI2REK_APP_MAX_MEGAPIXELS``).
+        aws_profile: AWS profile for model calls (``WSI2REK_AWS_PROFILE``); None for
+            boto3's default credentials.
+        aws_region: Region of model calls (``WSI2REK_AWS_REGION``); None for the ARN's.
+        endpoint_url: Rekognition endpoint (``WSI2REK_REKOGNITION_ENDPOINT_URL``); None
+            for AWS's.
     """
 
     model_arn: str = ""
     slides_dir: Path | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
     max_pixels: int = int(DEFAULT_MAX_MEGAPIXELS * 1_000_000)
+    aws_profile: str | None = None
+    aws_region: str | None = None
+    endpoint_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AppConfig:
@@ -159,6 +176,9 @@ class AppConfig:
             slides_dir=Path(slides).expanduser() if slides else None,
             max_upload_bytes=int(upload_mb * 1024 * 1024),
             max_pixels=int(megapixels * 1_000_000),
+            aws_profile=env.get(PROFILE_ENV, "").strip() or None,
+            aws_region=env.get(REGION_ENV, "").strip() or None,
+            endpoint_url=env.get(ENDPOINT_ENV, "").strip() or None,
         )
 
     @property

@@ -73,13 +73,27 @@ def demo_detector() -> DetectFn:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def custom_labels_detector(arn: str) -> DetectFn:
-    """A Custom Labels model; boto3 is imported only when this is first called."""
-    from wsi2rek.aws import CustomLabelsModel  # noqa: PLC0415 -- boto3 on first use only
+def custom_labels_detector(
+    arn: str, profile: str | None, region: str | None, endpoint_url: str | None
+) -> DetectFn:
+    """A Custom Labels model; boto3 is imported only when this is first called.
 
+    ``profile``, ``region`` and ``endpoint_url`` are ``wsi2rek app``'s ``--profile``,
+    ``--region`` and ``--endpoint-url`` (None: boto3's default credentials, the ARN's
+    region, AWS's endpoint).
+    """
+    import boto3  # noqa: PLC0415 -- boto3 on first use only
+
+    from wsi2rek.aws import CustomLabelsModel, make_rekognition_client  # noqa: PLC0415
+
+    client = make_rekognition_client(
+        session=boto3.session.Session(profile_name=profile),
+        region_name=region or arn.split(":")[3],
+        endpoint_url=endpoint_url,
+    )
     # Ask for everything down to 0 % once: the slider then filters without a new
     # (billed) call.
-    return functools.partial(CustomLabelsModel(arn).detect, min_confidence=0.0)
+    return functools.partial(CustomLabelsModel(arn, client=client).detect, min_confidence=0.0)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -153,10 +167,12 @@ def choose_detector(config: AppConfig) -> tuple[str, str]:
             "A running model is billed per inference-unit hour until stopped: "
             "`wsi2rek model stop ARN` when you are done."
         )
+        if config.aws_profile is not None:
+            st.caption(f"AWS profile: {config.aws_profile}")
     return str(kind), arn
 
 
-def resolve_detector(kind: str, arn: str) -> tuple[str, DetectFn]:
+def resolve_detector(kind: str, arn: str, config: AppConfig) -> tuple[str, DetectFn]:
     """The detector's cache id and function; errors are shown, then the run stops."""
     if kind == DEMO:
         return "demo", demo_detector()
@@ -168,7 +184,9 @@ def resolve_detector(kind: str, arn: str) -> tuple[str, DetectFn]:
         st.stop()
     try:
         arn = validate_model_arn(arn)
-        detect = custom_labels_detector(arn)
+        detect = custom_labels_detector(
+            arn, config.aws_profile, config.aws_region, config.endpoint_url
+        )
     except Wsi2RekError as exc:
         st.error(str(exc))
         st.stop()
@@ -316,7 +334,7 @@ def main() -> None:
         else:
             source = UPLOAD
             st.caption("Set WSI2REK_SLIDES_DIR to a folder of slides to enable slide mode.")
-    detector_id, detect = resolve_detector(kind, arn)
+    detector_id, detect = resolve_detector(kind, arn, config)
 
     offset: tuple[int, int] | None = None
     if source == SLIDE and config.slides_dir is not None:

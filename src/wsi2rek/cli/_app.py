@@ -44,7 +44,32 @@ def register(subparsers: Any) -> None:
         default=None,
         help="folder of slides; enables the 'Region of a slide' mode (else WSI2REK_SLIDES_DIR)",
     )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="AWS profile of ~/.aws/config for the model calls (default: boto3's, e.g. "
+        "AWS_PROFILE)",
+    )
+    parser.add_argument(
+        "--region", default=None, help="AWS region of the model calls (default: the ARN's)"
+    )
+    parser.add_argument(
+        "--endpoint-url", default=None, help="Rekognition endpoint (default: AWS's)"
+    )
     parser.set_defaults(handler=_run)
+
+
+def _check_profile(profile: str) -> None:
+    """Refuse a profile the AWS config files do not define, before the app starts."""
+    import boto3  # noqa: PLC0415  (keep `wsi2rek --help` fast)
+    import botocore.exceptions  # noqa: PLC0415
+
+    try:
+        boto3.session.Session(profile_name=profile)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise ParameterError(
+            f"--profile {profile}: no such profile in the AWS config files ({exc})"
+        ) from exc
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -52,6 +77,9 @@ def _run(args: argparse.Namespace) -> int:
     from wsi2rek.app import streamlit_command  # noqa: PLC0415
     from wsi2rek.app.logic import (  # noqa: PLC0415
         ARN_ENV,
+        ENDPOINT_ENV,
+        PROFILE_ENV,
+        REGION_ENV,
         SLIDES_DIR_ENV,
         AppConfig,
         validate_model_arn,
@@ -72,6 +100,13 @@ def _run(args: argparse.Namespace) -> int:
         if not slides.is_dir():
             raise ParameterError(f"--slides {args.slides}: not a folder; give a folder of slides")
         env[SLIDES_DIR_ENV] = str(slides.resolve())
+    if args.profile is not None:
+        _check_profile(args.profile)
+        env[PROFILE_ENV] = args.profile
+    if args.region is not None:
+        env[REGION_ENV] = args.region
+    if args.endpoint_url is not None:
+        env[ENDPOINT_ENV] = args.endpoint_url
     config = AppConfig.from_env(env)
     command = streamlit_command(
         port=args.port, address=args.address, max_upload_mb=config.max_upload_mb
