@@ -14,6 +14,7 @@ from botocore.awsrequest import AWSPreparedRequest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from tests.recording import Recorder
 from wsi2rek.aws import METADATA_SHA256, S3Uploader, UploadReport, rewrite_manifest
 from wsi2rek.errors import AwsError, DatasetError, ManifestError
 
@@ -316,3 +317,37 @@ def test_progress_bar_goes_to_stderr(
     assert out == ""
     assert "upload" in err
     assert "5/5" in err
+
+
+def test_a_progress_subscriber_counts_the_uploaded_images(
+    s3: S3Client, bucket: str, dataset_dir: Path
+) -> None:
+    rec = Recorder()
+    S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir, dry_run=True, progress=rec)
+    assert rec.events == []  # a dry run transfers nothing
+    S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir, progress=rec)
+    assert rec.events == [
+        ("start", "upload", 5, "file", 0),
+        *[("progress", 1)] * 5,
+        ("done", None),
+    ]
+
+
+def test_an_upload_stopped_by_a_fatal_error_reports_it_to_the_subscriber(
+    s3: S3Client, bucket: str, dataset_dir: Path
+) -> None:
+    def deny(params: dict[str, object], **_: object) -> None:
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject"
+        )
+
+    rec = Recorder()
+    s3.meta.events.register("provide-client-params.s3.PutObject", deny)
+    try:
+        with pytest.raises(AwsError):
+            S3Uploader(bucket, "ds1", client=s3).upload(dataset_dir, progress=rec)
+    finally:
+        s3.meta.events.unregister("provide-client-params.s3.PutObject", deny)
+    assert rec.advanced == 0
+    assert len(rec.errors) == 1
+    assert isinstance(rec.errors[0], AwsError)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.recording import Recorder
 from wsi2rek.dataset import Manifest, build_dataset, validate_manifest, write_previews
 from wsi2rek.errors import (
     DatasetError,
@@ -435,3 +436,41 @@ def test_progress_comes_from_tqdm_auto_so_notebooks_render_it(
     monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
     build_dataset(make_plan(slides, 4), tmp_path / "ds", workers=0, progress=True)
     assert made == ["build"]
+
+
+def test_a_progress_subscriber_counts_the_patches_written(
+    slides: dict[str, str], tmp_path: Path
+) -> None:
+    """One "build" job of the patches to write; a resumed build counts only the missing."""
+    out = tmp_path / "ds"
+    first = Recorder()
+    build_dataset(make_plan(slides), out, workers=0, batch_size=5, progress=first)
+    assert first.starts == [("start", "build", 12, "patch", 0)]
+    steps = [e[1] for e in first.events if e[0] == "progress"]
+    assert sum(steps) == 12
+    assert max(steps) <= 5  # one event per batch of at most batch_size patches
+    assert first.errors == [None]
+    for image in sorted((out / "images" / "train").iterdir())[:3]:
+        image.unlink()
+    again = Recorder()
+    build_dataset(make_plan(slides), out, workers=0, progress=again)
+    assert again.starts == [("start", "build", 3, "patch", 0)]
+    assert again.advanced == 3
+
+
+def test_a_failing_build_reports_its_error_to_the_subscriber(
+    slides: dict[str, str], tmp_path: Path
+) -> None:
+    rec = Recorder()
+    with cf.ThreadPoolExecutor(2) as pool:
+        pool.shutdown()  # every submit now fails: the executor is gone
+        with pytest.raises(RuntimeError):
+            build_dataset(make_plan(slides), tmp_path / "ds", executor=pool, progress=rec)
+    assert rec.advanced == 0
+    assert len(rec.errors) == 1
+    assert isinstance(rec.errors[0], RuntimeError)
+
+
+def test_progress_must_be_a_bool_or_a_subscriber(slides: dict[str, str], tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="progress must be True, False or an object"):
+        build_dataset(make_plan(slides), tmp_path / "ds", workers=0, progress="yes")  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.recording import Recorder
 from wsi2rek.detection import Detection, RGBImage
 from wsi2rek.errors import DetectionCacheError, DetectionError, RegionError, Wsi2RekWarning
 from wsi2rek.geometry import Box, Point
@@ -379,3 +380,38 @@ def test_progress_comes_from_tqdm_auto_so_notebooks_render_it(
     monkeypatch.setattr(tqdm.auto, "tqdm", Recording)
     detect_slide(cell_slide, BlobDetector(), **TILING, roi=Box(0, 0, 600, 600), progress=True)
     assert made == ["tile"]
+
+
+def test_a_progress_subscriber_sees_cached_run_and_failed_tiles(
+    cell_slide: Path, tmp_path: Path
+) -> None:
+    """Counts add up to the tiles to run; the error that stops a run reaches on_done."""
+    cache = tmp_path / "run.jsonl"
+    first = Recorder()
+    with pytest.raises(DetectionError):
+        detect_slide(
+            cell_slide,
+            CountingDetector(fail_after=7),
+            **TILING,
+            concurrency=1,
+            cache=cache,
+            progress=first,
+        )
+    assert first.starts == [("start", cell_slide.name, 20, "tile", 0)]
+    assert first.advanced == 7
+    assert len(first.errors) == 1
+    assert isinstance(first.errors[0], DetectionError)
+
+    resumed = Recorder()
+    detect_slide(cell_slide, CountingDetector(), **TILING, cache=cache, progress=resumed)
+    assert resumed.starts == [("start", cell_slide.name, 20, "tile", 7)]
+    assert resumed.advanced == 13
+    assert resumed.errors == [None]
+
+    def broken(image: RGBImage) -> list[Detection]:
+        raise ValueError("bad tile")
+
+    skipped = Recorder()
+    detect_slide(cell_slide, broken, **TILING, on_error="skip", progress=skipped)
+    assert skipped.advanced == 20
+    assert skipped.errors == [None]

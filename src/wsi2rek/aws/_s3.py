@@ -26,11 +26,10 @@ S3).
 from __future__ import annotations
 
 import base64
-import concurrent.futures
 import hashlib
 import logging
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -44,6 +43,14 @@ from wsi2rek.aws._clients import aws_error, error_code, make_s3_client
 from wsi2rek.aws._local import read_manifest, regular_files, unreadable
 from wsi2rek.aws._manifests import rewrite_manifest
 from wsi2rek.errors import DatasetError, ParameterError
+from wsi2rek.execution import (
+    BoundedRun,
+    Outcome,
+    ProgressSubscriber,
+    as_subscriber,
+    bounded_map,
+    tracked,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -241,7 +248,11 @@ class S3Uploader:
     # --- the upload ------------------------------------------------------------------------
 
     def upload(
-        self, dataset_dir: str | Path, *, dry_run: bool = False, progress: bool = False
+        self,
+        dataset_dir: str | Path,
+        *,
+        dry_run: bool = False,
+        progress: bool | ProgressSubscriber = False,
     ) -> UploadReport:
         """Upload a dataset folder; only missing or changed objects are sent.
 
@@ -249,7 +260,9 @@ class S3Uploader:
             dataset_dir: Folder with ``images/`` and ``*.manifest`` files.
             dry_run: Compare with S3 and report what would be uploaded; upload nothing,
                 write nothing.
-            progress: Show a tqdm progress bar on stderr.
+            progress: ``True`` shows a tqdm bar on stderr; a
+                :class:`~wsi2rek.execution.ProgressSubscriber` receives the job
+                ``"upload"``, counted in image files (not started on a dry run).
 
         Returns:
             An :class:`UploadReport`. When some image failed, its manifests are neither
@@ -288,7 +301,7 @@ class S3Uploader:
         planned = tuple(f.key for f in todo) + tuple(manifest_todo.values())
         if dry_run:
             return UploadReport(skipped=tuple(skipped), planned=planned, dry_run=True)
-        uploaded, failed, nbytes = self._transfer(todo, progress=progress)
+        uploaded, failed, nbytes = self._transfer(todo, progress=as_subscriber(progress))
         if failed:
             _log.error(
                 "%d of %d objects failed to upload to %s; manifests not uploaded",
@@ -309,7 +322,7 @@ class S3Uploader:
             item = _LocalFile(
                 local_path, manifest_todo[split], sha256_b64(local_path), local_path.stat().st_size
             )
-            m_up, m_failed, m_bytes = self._transfer([item], progress=False)
+            m_up, m_failed, m_bytes = self._transfer([item], progress=None)
             uploaded += m_up
             failed += m_failed
             nbytes += m_bytes
@@ -371,8 +384,7 @@ class S3Uploader:
             except OSError as exc:
                 raise unreadable(path, exc) from exc
 
-        with concurrent.futures.ThreadPoolExecutor(self.max_concurrency) as pool:
-            return list(pool.map(one, images))
+        return bounded_map(one, images, workers=self.max_concurrency)
 
     def _head(self, key: str) -> dict[str, Any] | None:
         try:
@@ -424,16 +436,15 @@ class S3Uploader:
             head = self._head(item.key)
             return head is not None and self._proven(head, item) is True
 
-        with concurrent.futures.ThreadPoolExecutor(self.max_concurrency) as pool:
-            try:
-                results = list(pool.map(same, candidates))
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-                raise aws_error(
-                    exc,
-                    operation="HeadObject",
-                    resource=self.bucket,
-                    what="comparing checksums",
-                ) from exc
+        try:
+            results = bounded_map(same, candidates, workers=self.max_concurrency)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            raise aws_error(
+                exc,
+                operation="HeadObject",
+                resource=self.bucket,
+                what="comparing checksums",
+            ) from exc
         for item, unchanged in zip(candidates, results, strict=True):
             (skipped.append(item.key) if unchanged else todo.append(item))
         todo.sort(key=lambda f: f.key)
@@ -514,8 +525,12 @@ class S3Uploader:
         return None
 
     def _transfer(
-        self, items: list[_LocalFile], *, progress: bool
+        self, items: list[_LocalFile], *, progress: ProgressSubscriber | None
     ) -> tuple[list[str], list[UploadFailure], int]:
+        """Upload and verify ``items``, ``max_concurrency`` at a time, in order of ``items``.
+
+        Each object is verified as soon as its upload ends, on the same worker thread.
+        """
         uploaded: list[str] = []
         failed: list[UploadFailure] = []
         nbytes = 0
@@ -526,31 +541,31 @@ class S3Uploader:
             max_concurrency=self.max_concurrency,
             use_threads=True,
         )
-        bar = _progress_bar(len(items), enabled=progress)
         with create_transfer_manager(self.client, config) as manager:
-            futures = {
+
+            def send(item: _LocalFile) -> str | None:
                 manager.upload(
                     str(item.path), self.bucket, item.key, extra_args=self._extra_args(item)
-                ): item
-                for item in items
-            }
-            try:
-                for future, item in futures.items():
-                    reason = self._result(future, item)
+                ).result()
+                return self._verify(item)
+
+            run = BoundedRun(send, items, workers=self.max_concurrency, ordered=True)
+            with tracked(progress, "upload", len(items), unit="file") as advance, run:
+                for outcome in run:
+                    reason = self._result(outcome)
                     if reason is None:
-                        uploaded.append(item.key)
-                        nbytes += item.size
+                        uploaded.append(outcome.item.key)
+                        nbytes += outcome.item.size
                     else:
-                        failed.append(UploadFailure(item.key, reason))
-                    next(bar)
-            finally:
-                bar.close()
+                        failed.append(UploadFailure(outcome.item.key, reason))
+                    advance(1)
         return uploaded, failed, nbytes
 
-    def _result(self, future: Any, item: _LocalFile) -> str | None:
+    def _result(self, outcome: Outcome[_LocalFile, str | None]) -> str | None:
+        """The failure reason of one upload (None: uploaded and verified)."""
+        item = outcome.item
         try:
-            future.result()
-            return self._verify(item)
+            return outcome.get()
         except OSError as exc:  # the local file vanished or became unreadable meanwhile
             raise unreadable(item.path, exc) from exc
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
@@ -566,24 +581,3 @@ class S3Uploader:
                 ) from exc
             _log.warning("upload of s3://%s/%s failed: %s", self.bucket, item.key, exc)
             return f"{code}: {exc}"
-
-
-class _Bar(Iterator[None]):
-    def __init__(self, total: int, *, enabled: bool) -> None:
-        self._bar: Any = None
-        if enabled:
-            from tqdm.auto import tqdm  # noqa: PLC0415 - only imported when a bar is wanted
-
-            self._bar = tqdm(total=total, unit="file", desc="upload")
-
-    def __next__(self) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-def _progress_bar(total: int, *, enabled: bool) -> _Bar:
-    return _Bar(total, enabled=enabled)

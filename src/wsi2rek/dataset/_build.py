@@ -19,13 +19,13 @@ build leaves only whole files and a rerun writes just the missing images.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import math
 import multiprocessing
 import os
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from importlib import metadata
@@ -45,13 +45,14 @@ from wsi2rek.dataset._manifest import (
 )
 from wsi2rek.dataset._summary import DatasetSummary
 from wsi2rek.dataset._validate import ValidationReport
-from wsi2rek.dataset._worker import SlideCache, Window, init_worker, run_batch
+from wsi2rek.dataset._worker import SlideCache, Task, init_worker, run_task
 from wsi2rek.errors import (
     DatasetError,
     ParameterError,
     SamplingError,
     SlideNotFoundError,
 )
+from wsi2rek.execution import BoundedRun, ProgressSubscriber, as_subscriber, tracked
 from wsi2rek.rekognition import QUOTA, Quota
 from wsi2rek.sampling import SPLITS, PatchPlan, PatchSpec, Skip
 
@@ -237,7 +238,7 @@ def _versions() -> dict[str, str | None]:
 
 def _batches(
     plan: PatchPlan, patches: Iterable[PatchSpec], ext: str, batch_size: int
-) -> Iterator[tuple[str, list[Window]]]:
+) -> Iterator[Task]:
     """Windows grouped by slide, sorted by tile position (row bands), in batches."""
     by_slide: dict[str, list[PatchSpec]] = {}
     for p in patches:
@@ -271,46 +272,32 @@ def _default_workers() -> int:
 
 
 def _run(
-    tasks: Iterator[tuple[str, list[Window]]],
+    tasks: Iterator[Task],
     *,
     out: Path,
     options: ImageOptions,
+    backend: str,
     executor: cf.Executor | None,
     in_flight: int,
-    bar: Any,
-    backend: str,
+    advance: Callable[[int], None],
 ) -> int:
-    """Run the batches, at most ``in_flight`` at a time; returns images written."""
+    """Run the tasks, at most ``in_flight`` at a time (inline without ``executor``).
+
+    Returns the number of images written; the first failing task raises.
+    """
     written = 0
-    if executor is None:
-        cache = SlideCache()
-        try:
-            for slide, windows in tasks:
-                written += len(run_batch(slide, str(out), windows, options, cache, backend=backend))
-                bar.update(len(windows))
-        finally:
-            cache.close()
-        return written
-    pending: set[cf.Future[list[tuple[str, int]]]] = set()
+    cache = SlideCache() if executor is None else None
+    # A module-level function with bound keywords: picklable for worker processes and Dask.
+    fn = functools.partial(run_task, out=str(out), options=options, backend=backend, cache=cache)
     try:
-        for slide, windows in tasks:
-            pending.add(
-                executor.submit(run_batch, slide, str(out), windows, options, backend=backend)
-            )
-            if len(pending) >= in_flight:
-                done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for f in done:
-                    n = len(f.result())
-                    written += n
-                    bar.update(n)
-        for f in cf.as_completed(pending):
-            n = len(f.result())
-            written += n
-            bar.update(n)
-        pending = set()
+        with BoundedRun(fn, tasks, executor=executor, workers=0, max_in_flight=in_flight) as run:
+            for outcome in run:
+                n = len(outcome.get())
+                written += n
+                advance(n)
     finally:
-        for f in pending:
-            f.cancel()
+        if cache is not None:
+            cache.close()
     return written
 
 
@@ -403,40 +390,21 @@ def _execute(
     options: ImageOptions,
     workers: int,
     executor: cf.Executor | None,
-    progress: bool,
+    progress: ProgressSubscriber | None,
     batch_size: int,
     backend: str,
 ) -> tuple[int, int]:
     """Write the images of ``todo``; returns ``(images written, workers used)``."""
-    from tqdm.auto import tqdm  # noqa: PLC0415  (only needed while building)
-
-    with tqdm(
-        total=len(todo), disable=not progress, file=sys.stderr, unit="patch", desc="build"
-    ) as bar:
-        tasks = _batches(plan, todo, options.extension, batch_size)
+    tasks = _batches(plan, todo, options.extension, batch_size)
+    task: dict[str, Any] = {"out": root, "options": options, "backend": backend}
+    with tracked(progress, "build", len(todo), unit="patch") as advance:
         if executor is not None:
-            in_flight = 4 * max(workers, 2)
             n = _run(
-                tasks,
-                out=root,
-                options=options,
-                executor=executor,
-                in_flight=in_flight,
-                bar=bar,
-                backend=backend,
+                tasks, **task, executor=executor, in_flight=4 * max(workers, 2), advance=advance
             )
             return n, -1
         if workers == 0 or not todo:
-            n = _run(
-                tasks,
-                out=root,
-                options=options,
-                executor=None,
-                in_flight=1,
-                bar=bar,
-                backend=backend,
-            )
-            return n, 0
+            return _run(tasks, **task, executor=None, in_flight=1, advance=advance), 0
         slide_paths = sorted({plan.slide_paths[p.slide] for p in todo})
         used = min(workers, math.ceil(len(todo) / batch_size))
         with cf.ProcessPoolExecutor(
@@ -446,15 +414,7 @@ def _execute(
             initargs=(slide_paths, backend),
         ) as pool:
             try:
-                n = _run(
-                    tasks,
-                    out=root,
-                    options=options,
-                    executor=pool,
-                    in_flight=4 * used,
-                    bar=bar,
-                    backend=backend,
-                )
+                n = _run(tasks, **task, executor=pool, in_flight=4 * used, advance=advance)
             except BrokenProcessPool as exc:
                 raise DatasetError(
                     f"a worker process died while building {root} ({exc}). Common causes: "
@@ -488,7 +448,7 @@ def build_dataset(
     png_compress_level: int = 1,
     workers: int | None = None,
     executor: cf.Executor | None = None,
-    progress: bool = False,
+    progress: bool | ProgressSubscriber = False,
     attribute: str = DEFAULT_ATTRIBUTE,
     job_name: str = "wsi2rek",
     creation_date: str | datetime | None = None,
@@ -521,7 +481,9 @@ def build_dataset(
             many tasks are kept in flight.
         executor: Any :class:`concurrent.futures.Executor` to run the work on instead,
             e.g. ``distributed.Client(...).get_executor()``. It is not shut down.
-        progress: Show a tqdm progress bar on stderr.
+        progress: ``True`` shows a tqdm bar on stderr; a
+            :class:`~wsi2rek.execution.ProgressSubscriber` receives the job ``"build"``,
+            counted in patches (the images already on disk are not part of it).
         attribute: Label attribute name in the manifests.
         job_name: ``job-name`` of every manifest line.
         creation_date: ``creation-date`` of every manifest line. Default: the plan's
@@ -563,6 +525,7 @@ def build_dataset(
             f"slide_backend must be one of {', '.join(BACKENDS)}; got {slide_backend!r}"
         )
     workers = _default_workers() if workers is None else workers
+    subscriber = as_subscriber(progress)
     if executor is None and workers > 0:
         # Before anything is written: an unguarded script would be re-run by every worker.
         check_main_guard(f"build_dataset(workers={workers})", fix="or pass workers=0")
@@ -618,7 +581,7 @@ def build_dataset(
                 options=options,
                 workers=workers,
                 executor=executor,
-                progress=progress,
+                progress=subscriber,
                 batch_size=batch_size,
                 backend=slide_backend,
             )

@@ -21,10 +21,13 @@ from wsi2rek._atomic import atomic_write_bytes
 from wsi2rek.dataset._encode import ImageOptions, encode_image
 from wsi2rek.slides import SlideSource
 
-__all__ = ["SlideCache", "Window", "init_worker", "run_batch"]
+__all__ = ["SlideCache", "Task", "Window", "init_worker", "run_batch", "run_task"]
 
 #: ``(relative image path, x, y, width, height)``: one patch, in level-0 pixels.
 Window = tuple[str, int, int, int, int]
+
+#: ``(slide path, windows of that slide)``: one task.
+Task = tuple[str, list[Window]]
 
 
 class SlideCache:
@@ -126,3 +129,16 @@ def run_batch(
         atomic_write_bytes(root / rel, data, durable=False)
         done.append((rel, len(data)))
     return done
+
+
+def run_task(
+    task: Task,
+    *,
+    out: str,
+    options: ImageOptions,
+    backend: str = "auto",
+    cache: SlideCache | None = None,
+) -> list[tuple[str, int]]:
+    """:func:`run_batch` of one ``(slide path, windows)`` task (what the executor runs)."""
+    slide_path, windows = task
+    return run_batch(slide_path, out, windows, options, cache, backend=backend)

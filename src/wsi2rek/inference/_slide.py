@@ -8,7 +8,6 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +15,7 @@ import attrs
 
 from wsi2rek.detection import Detection, Detector, RGBImage
 from wsi2rek.errors import DetectionError, RegionError, SlideError, Wsi2RekWarning
+from wsi2rek.execution import BoundedRun, ProgressSubscriber, as_subscriber, tracked
 from wsi2rek.geometry import Box
 from wsi2rek.inference._cache import TileCache
 from wsi2rek.inference._merge import merge_indices
@@ -244,7 +244,7 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
     cache: str | Path | None = None,
     on_error: Literal["raise", "skip"] = "raise",
     detector_name: str | None = None,
-    progress: bool = False,
+    progress: bool | ProgressSubscriber = False,
 ) -> SlideDetections:
     """Run a detector over a whole slide (or a region of it).
 
@@ -282,7 +282,10 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
             ``tiles_failed`` and goes on.
         detector_name: Identity of the detector in the cache (default: see
             :func:`detector_id`).
-        progress: Show a progress bar on stderr.
+        progress: ``True`` shows a tqdm bar on stderr; a
+            :class:`~wsi2rek.execution.ProgressSubscriber` receives one job named after
+            the slide file, counted in tiles (``total`` and ``done`` include cached tiles;
+            a skipped failing tile counts too).
 
     Returns:
         The merged detections with tile counts, timings and the achieved rate.
@@ -294,6 +297,7 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
     """
     started = time.perf_counter()
     fn = _resolve_detector(detector)
+    subscriber = as_subscriber(progress, leave=False)
     with _opened(slide) as source:
         _check_options(
             source,
@@ -354,8 +358,6 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
                         mapped_tiles[t.key] = tile_detections_to_slide(t, cached_found)
             cached = len(todo) - len(pending)
             limiter = RateLimiter(max_tps) if max_tps is not None else None
-            bar = _progress(progress, len(todo), source.path.name, cached)
-
             starts: list[float] = []  # list.append is atomic: safe from the workers
 
             def run(t: Tile) -> list[Detection]:
@@ -365,58 +367,37 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
                 starts.append(time.perf_counter())
                 return list(fn(image))
 
-            with ThreadPoolExecutor(max_workers=concurrency) as pool:
-                # Submit lazily, a few per worker, so stopping on an error is quick and
-                # a huge slide does not queue millions of futures.
-                queue = iter(pending)
-                inflight: dict[Future[list[Detection]], Tile] = {}
-
-                def top_up() -> None:
-                    while len(inflight) < 2 * concurrency:
-                        nxt = next(queue, None)
-                        if nxt is None:
-                            return
-                        inflight[pool.submit(run, nxt)] = nxt
-
-                top_up()
-                try:
-                    while inflight:
-                        done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            t = inflight.pop(fut)
-                            try:
-                                found = fut.result()
-                                # Checked before caching: a bad result never reaches the file.
-                                mapped_tiles[t.key] = tile_detections_to_slide(t, found)
-                            except Exception as exc:
-                                if on_error == "skip":
-                                    failed.append(t)
-                                    continue
-                                if isinstance(exc, SlideError) or (
-                                    isinstance(exc, DetectionError) and exc.tile is not None
-                                ):
-                                    raise  # already says which region or tile
-                                raise DetectionError(
-                                    f"{source.path.name}: the detector failed on the tile at "
-                                    f"level-0 (x, y, width, height) {t.window}: "
-                                    f"{type(exc).__name__}: {exc}. Tiles done so far are kept "
-                                    "in the cache (when one is given); rerun to resume, or "
-                                    "pass on_error='skip'",
-                                    tile=t.window,
-                                ) from exc
-                            if store is not None:
-                                store.put(t.key, found)
-                            if bar is not None:
-                                bar.update(1)
-                        top_up()
-                except BaseException:
-                    # Stop queued tiles at once (an error, or Ctrl-C); running ones finish.
-                    for fut in inflight:
-                        fut.cancel()
-                    raise
-                finally:
-                    if bar is not None:
-                        bar.close()
+            # A few tiles per thread in flight, so stopping on an error (or Ctrl-C) is quick
+            # and a huge slide does not queue millions of futures.
+            runner = BoundedRun(run, pending, workers=concurrency, max_in_flight=2 * concurrency)
+            job = tracked(subscriber, source.path.name, len(todo), unit="tile", done=cached)
+            with job as advance, runner:
+                for outcome in runner:
+                    t = outcome.item
+                    try:
+                        found = outcome.get()
+                        # Checked before caching: a bad result never reaches the file.
+                        mapped_tiles[t.key] = tile_detections_to_slide(t, found)
+                    except Exception as exc:
+                        if on_error == "skip":
+                            failed.append(t)
+                            advance(1)
+                            continue
+                        if isinstance(exc, SlideError) or (
+                            isinstance(exc, DetectionError) and exc.tile is not None
+                        ):
+                            raise  # already says which region or tile
+                        raise DetectionError(
+                            f"{source.path.name}: the detector failed on the tile at "
+                            f"level-0 (x, y, width, height) {t.window}: "
+                            f"{type(exc).__name__}: {exc}. Tiles done so far are kept "
+                            "in the cache (when one is given); rerun to resume, or "
+                            "pass on_error='skip'",
+                            tile=t.window,
+                        ) from exc
+                    if store is not None:
+                        store.put(t.key, found)
+                    advance(1)
         ran = len(pending) - len(failed)
         mapped: list[Detection] = []
         partial: list[bool] = []
@@ -462,11 +443,3 @@ def _call_rate(starts: Sequence[float]) -> float | None:
         return None
     span = max(starts) - min(starts)
     return (len(starts) - 1) / span if span > 0 else None
-
-
-def _progress(enabled: bool, total: int, name: str, initial: int) -> Any:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm  # noqa: PLC0415 (only loaded when a bar is wanted)
-
-    return tqdm(total=total, initial=initial, desc=name, unit="tile", leave=False)
