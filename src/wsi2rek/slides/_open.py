@@ -151,7 +151,13 @@ def _forced(path: Path, backend: str, max_pixels: int | None) -> SlideSource:
 
 
 def _dicom_file(folder: Path) -> Path:
-    """The first ``.dcm`` file of a DICOM WSI folder (OpenSlide finds the rest itself)."""
+    """The first ``.dcm`` file of a DICOM WSI folder that OpenSlide reads as one.
+
+    OpenSlide opens the whole series from any of its files (it finds the other levels in
+    the same folder by their Series Instance UID), so the first one in name order that it
+    detects as ``dicom`` stands for the slide; other DICOM files in the folder (a
+    different kind of image) are passed over.
+    """
     files = sorted(f for f in folder.iterdir() if f.suffix.lower() == ".dcm" and f.is_file())
     if not files:
         raise UnsupportedSlideError(
@@ -161,4 +167,13 @@ def _dicom_file(folder: Path) -> Path:
             path=folder,
             tried=("dicom: no .dcm file in the folder",),
         )
-    return files[0]
+    for file in files:
+        if openslide.OpenSlide.detect_format(file) == "dicom":
+            return file
+    raise UnsupportedSlideError(
+        f"{folder} holds {len(files)} .dcm file(s) but none is a DICOM whole-slide image "
+        f"that OpenSlide reads (e.g. {files[0].name}); pass a folder of a VL Whole Slide "
+        "Microscopy Image series (SOP class 1.2.840.10008.5.1.4.1.1.77.1.6)",
+        path=folder,
+        tried=(f"dicom: OpenSlide does not detect {len(files)} .dcm file(s) as DICOM WSI",),
+    )
