@@ -103,19 +103,21 @@ def _preview_image(plan: PatchPlan, slide_name: str, max_size: int, tissue: bool
         thumb = slide.thumbnail(max_size).convert("RGB")
         width, height = slide.dimensions
         mpp = slide.mpp
-        rgb = np.asarray(thumb, dtype=np.float32)
+        rgb = np.array(thumb, dtype=np.uint8)
         if tissue:
             from wsi2rek.tissue import mask_from_rgb  # noqa: PLC0415  (optional overlay)
 
             # the mask of this very thumbnail: what tissue_mask(slide, max_size) computes,
             # without reading and resizing the thumbnail a second time
             try:
-                m, _ = mask_from_rgb(np.asarray(thumb))
+                m, _ = mask_from_rgb(rgb)
             except SamplingError as exc:
                 raise SamplingError(f"{slide_name}: {exc.message}", slide=slide_name) from exc
-            rgb[m] = 0.9 * rgb[m] + 0.1 * _TISSUE_COLOUR  # a faint tint keeps tissue visible
+            # a faint tint keeps tissue visible; float32 for the tissue pixels only (not a
+            # float copy of the whole thumbnail: the build draws previews beside its workers)
+            rgb[m] = (0.9 * rgb[m].astype(np.float32) + 0.1 * _TISSUE_COLOUR).round()
             rgb[_outline(m)] = _TISSUE_COLOUR
-    image = Image.fromarray(rgb.round().astype(np.uint8))
+    image = Image.fromarray(rgb)
     sx, sy = image.width / width, image.height / height
     draw = ImageDraw.Draw(image)
     index = {name: i for i, name in enumerate(plan.labels)}
