@@ -18,18 +18,30 @@ over 8 slides by default), in a SlideRunner database, in one run:
 
 It prints JSON: patches/s of each, the ratios (target: JPEG build >= 25x blog and >=
 0.7x floor, PNG build >= 15x blog), the peak RSS of each build (the CLI process and all
-its workers, sampled every 20 ms) for the full plan and a quarter of it (flat in the
-number of patches; target < 400 MB), and the load average (the machine may be shared).
+its descendants: forkserver, resource tracker, workers; sampled every 20 ms, the bench's
+own process not included) with each process's share at that moment, for the full plan
+and a quarter of it (flat in the number of patches; target < 400 MB), and the load
+average (the machine may be shared).
+
+Python compiles each module it imports without a cached ``.pyc``, and the compiler's
+working memory stays in the process's RSS (importing ``tifffile``, a 900 KB module, adds
+37 MB instead of 2 MB). ``pip install`` writes the ``.pyc`` files; a virtual environment
+made without them and run with ``PYTHONDONTWRITEBYTECODE=1`` never has them. The JSON says
+which case was measured (``bytecode``); ``--compile-bytecode`` measures the installed
+case whatever the environment: the builds then run with ``PYTHONPYCACHEPREFIX`` set to a
+private cache filled by an unmeasured warm-up build.
 
 Usage::
 
     python bench/build_throughput.py [--quick] [--patches N] [--blog-patches N]
+                                     [--compile-bytecode]
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import importlib.util
 import io
 import json
 import os
@@ -61,16 +73,35 @@ Window = tuple[str, str, int, int]
 SPACING = 530
 
 
+def _role(proc: Any) -> str:
+    """What a descendant process is, from its command line (for the memory breakdown)."""
+    line = " ".join(proc.cmdline())
+    if "resource_tracker" in line:
+        return "resource_tracker"
+    if "multiprocessing.forkserver" in line:
+        parent = proc.parent()
+        forked = parent is not None and "multiprocessing.forkserver" in " ".join(parent.cmdline())
+        return "worker" if forked else "forkserver"
+    if "wsi2rek" in line:
+        return "cli"
+    return "other"
+
+
 class PeakRss:
-    """Samples this process and all its descendants in a thread: summed RSS and CPU time.
+    """Samples this process's descendants (and itself) in a thread: summed RSS and CPU time.
 
     Worker processes may be grandchildren (started by a forkserver), so CPU time is read
-    from each descendant with psutil rather than from ``RUSAGE_CHILDREN``.
+    from each descendant with psutil rather than from ``RUSAGE_CHILDREN``. With
+    ``include_self=False`` the bench's own process is left out of both (for the CLI
+    builds, which run as subprocesses); ``roles`` holds each process's RSS in MB at the
+    moment of the peak.
     """
 
-    def __init__(self, interval: float = 0.02) -> None:
+    def __init__(self, interval: float = 0.02, *, include_self: bool = True) -> None:
         self.interval = interval
+        self.include_self = include_self
         self.peak = 0
+        self.roles: list[tuple[str, float]] = []
         self._first: dict[tuple[int, float], float] = {}
         self._last: dict[tuple[int, float], float] = {}
         self._stop = threading.Event()
@@ -79,26 +110,39 @@ class PeakRss:
     def _sample(self) -> int:
         me = psutil.Process()
         total = 0
+        rss: list[tuple[Any, int]] = []
         for proc in [me, *me.children(recursive=True)]:
+            if proc.pid == me.pid and not self.include_self:
+                continue
             try:
                 with proc.oneshot():
-                    total += int(proc.memory_info().rss)
+                    rss.append((proc, int(proc.memory_info().rss)))
                     times = proc.cpu_times()
                     key = (proc.pid, proc.create_time())
             except psutil.Error:
                 continue
+            total += rss[-1][1]
             cpu = float(times.user + times.system)
             self._first.setdefault(key, cpu)
             self._last[key] = cpu
+        if total > self.peak:
+            self.peak = total
+            self.roles = []
+            for proc, value in rss:
+                try:
+                    role = "bench" if proc.pid == me.pid else _role(proc)
+                except psutil.Error:
+                    role = "gone"
+                self.roles.append((role, round(value / 2**20, 1)))
         return total
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._sample())
+            self._sample()
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakRss:
-        self.peak = self._sample()
+        self._sample()
         self._baseline = set(self._first)
         self._thread.start()
         return self
@@ -106,7 +150,7 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, self._sample())
+        self._sample()
 
     @property
     def mb(self) -> float:
@@ -217,6 +261,10 @@ def build_floor(windows: Sequence[Window], out: Path, workers: int = 2) -> None:
 # --- (c) the wsi2rek build command --------------------------------------------------
 
 
+#: The environment of the CLI builds (``--compile-bytecode`` adds a private ``.pyc`` cache).
+CLI_ENV = dict(os.environ)
+
+
 def build_cli(db: Path, slides: Path, out: Path, fmt: str, per_slide: int | None) -> dict[str, Any]:
     cmd = [
         sys.executable, "-m", "wsi2rek", "build", "--db", str(db), "--slides", str(slides),
@@ -225,7 +273,7 @@ def build_cli(db: Path, slides: Path, out: Path, fmt: str, per_slide: int | None
     ]  # fmt: skip
     if per_slide is not None:
         cmd += ["--per-slide", str(per_slide)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=CLI_ENV)
     if done.returncode not in (0, 1):
         raise SystemExit(f"wsi2rek build failed: {done.stderr.strip()}")
     summary: dict[str, Any] = json.loads(done.stdout)
@@ -248,13 +296,14 @@ def _left_top(window: Any) -> tuple[int, int]:
     return int(window[0]), int(window[1])
 
 
-def measure(fn: Callable[[], object], n: int) -> dict[str, Any]:
+def measure(fn: Callable[[], object], n: int, *, include_self: bool = True) -> dict[str, Any]:
     """Wall-clock time, CPU ms per patch (all processes) and peak RSS of one run.
 
     CPU time per patch hardly depends on what else runs on the machine, so it shows the
     cost of each pipeline even when other load disturbs the wall-clock figures.
+    ``include_self=False`` leaves the bench's own process out (a CLI build).
     """
-    with PeakRss() as rss:
+    with PeakRss(include_self=include_self) as rss:
         start = time.perf_counter()
         fn()
         seconds = time.perf_counter() - start
@@ -263,6 +312,7 @@ def measure(fn: Callable[[], object], n: int) -> dict[str, Any]:
         "patches_per_s": round(n / seconds, 2),
         "cpu_ms_per_patch": round(1000 * rss.cpu_seconds / n, 2),
         "peak_mb": rss.mb,
+        "peak_mb_by_process": [f"{role} {mb}" for role, mb in rss.roles],
     }
 
 
@@ -297,18 +347,52 @@ def make_inputs(folder: Path, width: int, height: int, n: int) -> tuple[Path, Pa
     return slides, db, per_slide
 
 
-def main() -> None:
+def _cache_bytecode(tmp: Path, db: Path, slides: Path) -> None:
+    """Give the CLI builds a private .pyc cache, filled by an unmeasured small build."""
+    CLI_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+    CLI_ENV["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    warm = tmp / "build_warm_up"
+    shutil.rmtree(warm, ignore_errors=True)
+    build_cli(db, slides, warm, "png", 1)  # imports (and caches) what a build imports
+    shutil.rmtree(warm)
+
+
+def _bytecode_case() -> str:
+    """Whether the CLI builds found cached ``.pyc`` files or compiled every module."""
+    if "PYTHONPYCACHEPREFIX" in CLI_ENV:
+        return "cached (--compile-bytecode)"
+    spec = importlib.util.find_spec("tifffile")
+    cached = spec is not None and spec.cached is not None and Path(spec.cached).is_file()
+    if cached:
+        return "cached (.pyc installed)"
+    if CLI_ENV.get("PYTHONDONTWRITEBYTECODE"):
+        return "compiled at every import (no .pyc, PYTHONDONTWRITEBYTECODE set)"
+    return "compiled on first import (no .pyc installed)"
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller slide and plan")
     parser.add_argument("--patches", type=int, help="annotated cells = object patches")
     parser.add_argument("--blog-patches", type=int, default=400, help="windows for (a)")
     parser.add_argument("--workdir", type=Path, help="keep files here (default: a temp dir)")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--compile-bytecode",
+        action="store_true",
+        help="run the builds with cached .pyc files, as after pip install (see above)",
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     n = args.patches or (200 if args.quick else 4000)
     width, height = (6000, 4500) if args.quick else (16000, 12000)
     tmp = Path(args.workdir or tempfile.mkdtemp(prefix="wsi2rek-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
     slides, db, per_slide = make_inputs(tmp, width, height, n)
+    if args.compile_bytecode:
+        _cache_bytecode(tmp, db, slides)
     load_before = [round(x, 2) for x in os.getloadavg()]
     results: dict[str, dict[str, Any]] = {}
     summaries: dict[str, dict[str, Any]] = {}
@@ -320,7 +404,7 @@ def main() -> None:
         def run(fmt: str = fmt, out: Path = out, box: dict[str, Any] = box) -> None:
             box["summary"] = build_cli(db, slides, out, fmt, None)
 
-        results[f"build_{fmt}"] = measure(run, 1)
+        results[f"build_{fmt}"] = measure(run, 1, include_self=False)
         summaries[fmt] = box["summary"]
         images = int(box["summary"]["images"])
         r = results[f"build_{fmt}"]
@@ -353,7 +437,7 @@ def main() -> None:
     def run_small() -> None:
         small_box["summary"] = build_cli(db, slides, small_out, "jpeg", quarter)
 
-    small = measure(run_small, 1)
+    small = measure(run_small, 1, include_self=False)
     small_patches = int(small_box["summary"]["images"])
     rate = {k: v["patches_per_s"] for k, v in results.items()}
     ratios = {
@@ -375,6 +459,8 @@ def main() -> None:
         "results": results,
         "ratios": ratios,
         "memory": {
+            "measured": "wsi2rek build process and its descendants (not the bench)",
+            "bytecode": _bytecode_case(),
             "peak_mb_full_plan": peak,
             "peak_mb_quarter_plan": small["peak_mb"],
             "patches_full_plan": results["build_jpeg"]["patches"],
