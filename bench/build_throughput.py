@@ -463,6 +463,7 @@ def main() -> None:
             "bytecode": _bytecode_case(),
             "peak_mb_full_plan": peak,
             "peak_mb_quarter_plan": small["peak_mb"],
+            "peak_mb_quarter_plan_by_process": small["peak_mb_by_process"],
             "patches_full_plan": results["build_jpeg"]["patches"],
             "patches_quarter_plan": small_patches,
         },
