@@ -139,7 +139,7 @@ def backend_cpu(path: Path, repeat: int = 2) -> dict[str, Any]:
             detector = Sleeper(0.0)
             with open_slide(path, backend=backend) as slide:
                 cpu0 = time.process_time()
-                detect_slide(slide, detector, tile=TILE, overlap=OVERLAP, concurrency=2)
+                detect_slide(slide, detector, tile=TILE, overlap=OVERLAP, workers=2)
                 cpu = time.process_time() - cpu0 - detector.cpu
                 used = slide.backend
             ms = round(cpu / max(detector.calls, 1) * 1000, 3)
@@ -156,7 +156,7 @@ def run_limited(path: Path, latency: float, tps: float) -> dict[str, Any]:
     detector = Sleeper(latency)
     cpu0 = time.process_time()
     result = detect_slide(
-        path, detector, tile=TILE, overlap=OVERLAP, tissue_only=False, concurrency=4,
+        path, detector, tile=TILE, overlap=OVERLAP, tissue_only=False, workers=4,
         max_tps=tps,
     )  # fmt: skip
     cpu = time.process_time() - cpu0 - detector.cpu

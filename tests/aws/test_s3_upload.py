@@ -274,8 +274,8 @@ def test_invalid_options_are_refused() -> None:
         S3Uploader("bkt", "p", kms_key_id="k")
     with pytest.raises(ValueError, match="bucket name"):
         S3Uploader("bkt/p", "x")
-    with pytest.raises(ValueError, match="max_concurrency"):
-        S3Uploader("bkt", "p", max_concurrency=0)
+    with pytest.raises(ValueError, match="workers"):
+        S3Uploader("bkt", "p", workers=0)
 
 
 def test_an_object_overwritten_before_verification_is_failed_not_uploaded(

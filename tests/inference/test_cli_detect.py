@@ -88,7 +88,7 @@ def test_cache_and_rate_limit_options(
     cache = tmp_path / "cache.jsonl"
     args = [
         "detect-slide", str(cell_slide), "--demo-detector", "--tile", "512", "--overlap", "64",
-        "--all-tiles", "--tps", "200", "--concurrency", "2", "--cache", str(cache),
+        "--all-tiles", "--tps", "200", "--workers", "2", "--cache", str(cache),
         "--out", str(tmp_path / "d.csv"), "--json",
     ]  # fmt: skip
     assert _run(capsys, *args)[0] == 0

@@ -87,7 +87,7 @@ def test_cells_on_tile_borders_and_corners_are_detected_exactly_once(
 
 
 def test_f1_is_one_against_the_sliderunner_ground_truth(cell_slide: Path, cell_db: Path) -> None:
-    result = detect_slide(cell_slide, BlobDetector(), **TILING, concurrency=2)
+    result = detect_slide(cell_slide, BlobDetector(), **TILING, workers=2)
     truth = ground_truth_from_db(cell_db, "cells.svs", {"mitotic figure": [2]})
     evaluation = evaluate_detections(result, truth["mitotic figure"])
     assert evaluation.overall.fp == 0
@@ -109,8 +109,8 @@ def test_plain_callables_and_open_slides_are_accepted(
     assert len(result) == len(border_cells)
 
 
-def test_results_do_not_depend_on_concurrency(cell_slide: Path, clean: SlideDetections) -> None:
-    one = detect_slide(cell_slide, BlobDetector(), **TILING, concurrency=1)
+def test_results_do_not_depend_on_the_workers(cell_slide: Path, clean: SlideDetections) -> None:
+    one = detect_slide(cell_slide, BlobDetector(), **TILING, workers=1)
     assert one.detections == clean.detections  # the shared run used 4 threads
 
 
@@ -126,7 +126,7 @@ def test_tps_limit_is_respected_and_nearly_reached(cell_slide: Path) -> None:
 
     result = detect_slide(
         cell_slide, timed, tile=128, overlap=16, tissue_only=False, roi=Box(0, 0, 1000, 600),
-        concurrency=4, max_tps=40.0,
+        workers=4, max_tps=40.0,
     )  # fmt: skip
     n = detector.calls
     assert n == result.tiles_run == result.tiles_total > 40
@@ -187,13 +187,13 @@ def test_cache_resume_calls_the_detector_only_for_missing_tiles(
     cache = tmp_path / "run.jsonl"
     failing = CountingDetector(fail_after=7)
     with pytest.raises(DetectionError, match="model endpoint went away") as info:
-        detect_slide(cell_slide, failing, **TILING, concurrency=1, cache=cache)
+        detect_slide(cell_slide, failing, **TILING, workers=1, cache=cache)
     assert info.value.tile is not None
     lines = cache.read_text().splitlines()
     assert len(lines) == 1 + 7  # header + the seven tiles done before the failure
 
     resumed = CountingDetector()
-    result = detect_slide(cell_slide, resumed, **TILING, concurrency=3, cache=cache)
+    result = detect_slide(cell_slide, resumed, **TILING, workers=3, cache=cache)
     assert resumed.calls == 20 - 7
     assert (result.tiles_cached, result.tiles_run) == (7, 13)
     assert result.detections == clean.detections
@@ -213,7 +213,7 @@ def test_a_half_written_last_line_is_dropped_and_rerun(
         cell_slide,
         CountingDetector(fail_after=3),
         **TILING,
-        concurrency=1,
+        workers=1,
         cache=cache,
         on_error="skip",
     )
@@ -284,7 +284,7 @@ def test_boxes_overshooting_the_tile_are_clipped(cell_slide: Path) -> None:
         ({"tile": 512, "overlap": 512}, RegionError, "overlap"),
         ({"tile": 8}, RegionError, "at least 16"),
         ({"level": 9}, RegionError, "level 9"),
-        ({"concurrency": 0}, DetectionError, "concurrency"),
+        ({"workers": 0}, DetectionError, "workers"),
         ({"max_tps": 0}, DetectionError, "max_tps"),
         ({"on_error": "ignore"}, DetectionError, "on_error"),
         ({"min_tissue": 2}, DetectionError, "min_tissue"),
@@ -393,7 +393,7 @@ def test_a_progress_subscriber_sees_cached_run_and_failed_tiles(
             cell_slide,
             CountingDetector(fail_after=7),
             **TILING,
-            concurrency=1,
+            workers=1,
             cache=cache,
             progress=first,
         )

@@ -125,7 +125,7 @@ def make_s3_client(
             the region of ``arn``.
         max_attempts: Attempts per call, first one included.
         retry_mode: botocore's ``standard`` or ``adaptive`` (client-side rate limiting).
-        max_pool_connections: HTTP connection pool size (match your upload concurrency).
+        max_pool_connections: HTTP connection pool size (match the uploader's ``workers``).
         session: The boto3 session to use (a profile, explicit credentials); a new
             default session when None.
         arn: An ARN whose region is used when neither ``region_name`` nor boto3's
@@ -162,7 +162,7 @@ def make_rekognition_client(
         max_attempts: Attempts per call, first one included.
         retry_mode: botocore's ``standard`` or ``adaptive``.
         max_pool_connections: HTTP connection pool size; raise it to at least the number
-            of threads calling ``detect`` at once (e.g. ``detect_slide``'s concurrency).
+            of threads calling ``detect`` at once (e.g. ``detect_slide``'s ``workers``).
         session: The boto3 session to use; a new default session when None.
         arn: A model or project ARN whose region is used when neither ``region_name``
             nor boto3's configuration names one.

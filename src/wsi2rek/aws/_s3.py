@@ -170,7 +170,7 @@ class S3Uploader:
         client: An S3 client; one with standard retries is created when None.
         endpoint_url: S3-compatible endpoint for the created client.
         region_name: Region for the created client.
-        max_concurrency: Parallel transfers.
+        workers: Threads uploading (and hashing, comparing, verifying) at once.
         multipart_threshold: File size from which multipart upload is used (bytes).
         sse: Server-side encryption: ``"AES256"`` or ``"aws:kms"``.
         kms_key_id: KMS key id/ARN for ``sse="aws:kms"`` (the bucket default when None).
@@ -189,7 +189,7 @@ class S3Uploader:
         client: S3Client | None = None,
         endpoint_url: str | None = None,
         region_name: str | None = None,
-        max_concurrency: int = 8,
+        workers: int = 8,
         multipart_threshold: int = 8 * 1024 * 1024,
         sse: Literal["AES256", "aws:kms"] | None = None,
         kms_key_id: str | None = None,
@@ -206,14 +206,14 @@ class S3Uploader:
             raise ParameterError("kms_key_id needs sse='aws:kms'")
         if verify not in ("checksum", "download"):
             raise ParameterError(f"verify must be 'checksum' or 'download', got {verify!r}")
-        if max_concurrency < 1:
-            raise ParameterError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        if workers < 1:
+            raise ParameterError(f"workers must be >= 1, got {workers}", parameter="workers")
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self._client = client
         self._endpoint_url = endpoint_url
         self._region_name = region_name
-        self.max_concurrency = max_concurrency
+        self.workers = workers
         self.multipart_threshold = multipart_threshold
         self.sse = sse
         self.kms_key_id = kms_key_id
@@ -237,7 +237,7 @@ class S3Uploader:
             self._client = make_s3_client(
                 endpoint_url=self._endpoint_url,
                 region_name=self._region_name,
-                max_pool_connections=max(10, self.max_concurrency + 2),
+                max_pool_connections=max(10, self.workers + 2),
             )
         return self._client
 
@@ -384,7 +384,7 @@ class S3Uploader:
             except OSError as exc:
                 raise unreadable(path, exc) from exc
 
-        return bounded_map(one, images, workers=self.max_concurrency)
+        return bounded_map(one, images, workers=self.workers)
 
     def _head(self, key: str) -> dict[str, Any] | None:
         try:
@@ -437,7 +437,7 @@ class S3Uploader:
             return head is not None and self._proven(head, item) is True
 
         try:
-            results = bounded_map(same, candidates, workers=self.max_concurrency)
+            results = bounded_map(same, candidates, workers=self.workers)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise aws_error(
                 exc,
@@ -527,7 +527,7 @@ class S3Uploader:
     def _transfer(
         self, items: list[_LocalFile], *, progress: ProgressSubscriber | None
     ) -> tuple[list[str], list[UploadFailure], int]:
-        """Upload and verify ``items``, ``max_concurrency`` at a time, in order of ``items``.
+        """Upload and verify ``items``, ``workers`` at a time, in order of ``items``.
 
         Each object is verified as soon as its upload ends, on the same worker thread.
         """
@@ -538,7 +538,7 @@ class S3Uploader:
             return uploaded, failed, nbytes
         config = TransferConfig(
             multipart_threshold=self.multipart_threshold,
-            max_concurrency=self.max_concurrency,
+            max_concurrency=self.workers,
             use_threads=True,
         )
         with create_transfer_manager(self.client, config) as manager:
@@ -549,7 +549,7 @@ class S3Uploader:
                 ).result()
                 return self._verify(item)
 
-            run = BoundedRun(send, items, workers=self.max_concurrency, ordered=True)
+            run = BoundedRun(send, items, workers=self.workers, ordered=True)
             with tracked(progress, "upload", len(items), unit="file") as advance, run:
                 for outcome in run:
                     reason = self._result(outcome)

@@ -86,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up.add_argument(
         "--tag", type=_tag, action="append", default=[], metavar="KEY=VALUE", help="object tag"
     )
-    up.add_argument("--concurrency", type=int, default=8, help="parallel transfers")
+    up.add_argument("--workers", type=int, default=8, help="threads uploading at once (default 8)")
     up.add_argument(
         "--verify",
         choices=["checksum", "download"],
@@ -196,7 +196,7 @@ def _upload(args: argparse.Namespace) -> int:
             endpoint_url=args.endpoint_url,
             region_name=args.region,
             session=_session(args),
-            max_pool_connections=max(10, args.concurrency + 2),
+            max_pool_connections=max(10, args.workers + 2),
         )
     uploader = S3Uploader(
         bucket,
@@ -204,7 +204,7 @@ def _upload(args: argparse.Namespace) -> int:
         client=client,
         endpoint_url=args.endpoint_url,
         region_name=args.region,
-        max_concurrency=args.concurrency,
+        workers=args.workers,
         sse=args.sse,
         kms_key_id=args.kms_key_id,
         expected_bucket_owner=args.expected_bucket_owner,

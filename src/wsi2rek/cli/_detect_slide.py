@@ -52,7 +52,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--level", type=int, default=0, help="pyramid level to run on (default 0)")
     p.add_argument("--tps", type=float, default=None, help="max detector calls per second")
-    p.add_argument("--concurrency", type=int, default=4, help="calls in flight (default 4)")
+    p.add_argument(
+        "--workers", type=int, default=4, help="threads calling the detector (default 4)"
+    )
     p.add_argument("--min-confidence", type=float, default=None, help="percent, 0-100")
     p.add_argument(
         "--roi", default=None, metavar="X,Y,W,H", help="level-0 region to run on (default: all)"
@@ -242,7 +244,7 @@ def _detect(args: argparse.Namespace) -> int:
             level=args.level,
             tissue_only=not args.all_tiles,
             roi=_parse_roi(args.roi),
-            concurrency=args.concurrency,
+            workers=args.workers,
             max_tps=args.tps,
             min_confidence=args.min_confidence,
             cache=args.cache,

@@ -186,7 +186,7 @@ def _check_options(
     tile: int,
     overlap: int,
     level: int,
-    concurrency: int,
+    workers: int,
     max_tps: float | None,
     min_tissue: float,
     on_error: str,
@@ -204,8 +204,8 @@ def _check_options(
             f"{name}: overlap must be >= 0 and smaller than the tile ({tile} px), got "
             f"{overlap}; the overlap must exceed the size of the objects to detect"
         )
-    if concurrency < 1:
-        raise DetectionError(f"concurrency must be at least 1, got {concurrency}")
+    if workers < 1:
+        raise DetectionError(f"workers must be at least 1, got {workers}", parameter="workers")
     if max_tps is not None and not (math.isfinite(max_tps) and max_tps > 0):
         raise DetectionError(f"max_tps must be a positive number, got {max_tps}")
     if not 0.0 <= min_tissue <= 1.0:
@@ -235,7 +235,7 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
     tissue_only: bool = True,
     min_tissue: float = 0.05,
     roi: Box | None = None,
-    concurrency: int = 4,
+    workers: int = 4,
     max_tps: float | None = None,
     min_confidence: float | None = None,
     merge_iou: float = 0.3,
@@ -251,7 +251,7 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
     The slide is cut into ``tile`` x ``tile`` windows overlapping by ``overlap`` pixels
     (both in pixels of ``level``; tiles are pulled back to stay inside the slide or ROI).
     Tiles with less than ``min_tissue`` tissue are skipped. The detector runs on the
-    other tiles from ``concurrency`` threads sharing one rate limiter (at most
+    other tiles from ``workers`` threads sharing one rate limiter (at most
     ``max_tps`` calls per second). Boxes are mapped to level-0 pixels, and duplicates
     from overlapping tiles are merged: greedy NMS by IoU (and centre distance when
     ``merge_distance`` is given), preferring boxes that do not touch an interior tile
@@ -271,7 +271,7 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
         tissue_only: Skip tiles without tissue (by :func:`wsi2rek.tissue.tissue_mask`).
         min_tissue: Tissue fraction a tile needs to run (with ``tissue_only``).
         roi: Level-0 region to run on (None: the whole slide).
-        concurrency: Detector calls in flight at once (threads).
+        workers: Threads calling the detector at once.
         max_tps: Calls per second allowed (None: no limit).
         min_confidence: Drop detections below this confidence (percent) before merging.
         merge_iou: IoU above which two same-label boxes are one object.
@@ -304,7 +304,7 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
             tile=tile,
             overlap=overlap,
             level=level,
-            concurrency=concurrency,
+            workers=workers,
             max_tps=max_tps,
             min_tissue=min_tissue,
             on_error=on_error,
@@ -369,7 +369,7 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
 
             # A few tiles per thread in flight, so stopping on an error (or Ctrl-C) is quick
             # and a huge slide does not queue millions of futures.
-            runner = BoundedRun(run, pending, workers=concurrency, max_in_flight=2 * concurrency)
+            runner = BoundedRun(run, pending, workers=workers, max_in_flight=2 * workers)
             job = tracked(subscriber, source.path.name, len(todo), unit="tile", done=cached)
             with job as advance, runner:
                 for outcome in runner:
