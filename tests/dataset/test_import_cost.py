@@ -28,14 +28,16 @@ NOT_IN_BUILD = (
     "streamlit",
     "dask",
     "distributed",
-)
-#: Never imported by a worker: progress bars (tqdm pulls in asyncio and ssl), reading
-#: annotations (sqlite3), planning, tissue masks, previews, the build driver itself.
-NOT_IN_WORKER = (
-    *NOT_IN_BUILD,
+    # progress bars: tqdm.auto pulls in asyncio and ssl (about 20 MB); only when a bar
+    # is drawn, never with --json or without a terminal
     "tqdm",
     "asyncio",
     "ssl",
+)
+#: Never imported by a worker: reading annotations (sqlite3), planning, tissue masks,
+#: previews, the build driver itself.
+NOT_IN_WORKER = (
+    *NOT_IN_BUILD,
     "sqlite3",
     "wsi2rek.annotations",
     "wsi2rek.sampling",
