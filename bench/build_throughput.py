@@ -92,9 +92,10 @@ class PeakRss:
 
     Worker processes may be grandchildren (started by a forkserver), so CPU time is read
     from each descendant with psutil rather than from ``RUSAGE_CHILDREN``. With
-    ``include_self=False`` the bench's own process is left out of both (for the CLI
-    builds, which run as subprocesses); ``roles`` holds each process's RSS in MB at the
-    moment of the peak.
+    ``include_self=False`` the bench's own process, and every process it had started
+    before (the forkserver of pipelines (a) and (b)), are left out of both: a CLI build
+    runs as a subprocess, and only its process tree is measured. ``roles`` holds each
+    process's RSS in MB at the moment of the peak.
     """
 
     def __init__(self, interval: float = 0.02, *, include_self: bool = True) -> None:
@@ -102,6 +103,7 @@ class PeakRss:
         self.include_self = include_self
         self.peak = 0
         self.roles: list[tuple[str, float]] = []
+        self._exclude: set[int] = set()
         self._first: dict[tuple[int, float], float] = {}
         self._last: dict[tuple[int, float], float] = {}
         self._stop = threading.Event()
@@ -112,7 +114,7 @@ class PeakRss:
         total = 0
         rss: list[tuple[Any, int]] = []
         for proc in [me, *me.children(recursive=True)]:
-            if proc.pid == me.pid and not self.include_self:
+            if proc.pid in self._exclude:
                 continue
             try:
                 with proc.oneshot():
@@ -142,6 +144,9 @@ class PeakRss:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakRss:
+        if not self.include_self:
+            me = psutil.Process()
+            self._exclude = {me.pid, *(p.pid for p in me.children(recursive=True))}
         self._sample()
         self._baseline = set(self._first)
         self._thread.start()
