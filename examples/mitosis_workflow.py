@@ -467,7 +467,7 @@ def aws_steps(
     with model.running(min_inference_units=1):  # always stopped again, even on errors
         result, _found = detect_and_score(args, db, slides_dir, test, model, max_tps=args.tps)
     out["detection"] = report_f1(args, result)
-    out["model_status_after"] = model.refresh()
+    out["model_status_after"] = model.fetch_status()
     return out
 
 

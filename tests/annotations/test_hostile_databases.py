@@ -43,10 +43,13 @@ def test_text_in_integer_columns_of_annotations_is_a_counted_skip(
 ) -> None:
     with sliderunner_connection(db) as conn:
         conn.execute(sql)
-    with SlideRunnerDB(db) as reader:
-        with pytest.warns(SkippedAnnotationWarning, match="1 with bad"):
-            annotations = reader.annotations()
-        (skipped,) = reader.skipped
+    with (
+        SlideRunnerDB(db) as reader,
+        pytest.warns(SkippedAnnotationWarning, match="1 with bad"),
+    ):
+        read = reader.read_annotations()
+    annotations = read.annotations
+    (skipped,) = read.skipped
     assert [a.uid for a in annotations] == [1, 3]
     assert skipped.uid == 2
     assert reason in skipped.reason

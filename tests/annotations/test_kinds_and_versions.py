@@ -191,8 +191,8 @@ def test_image_and_unknown_and_degenerate_annotations_are_skipped_with_one_warni
         conn.execute("DELETE FROM Annotations_coordinates WHERE annoId = 3 AND orderIdx = 2")
     with SlideRunnerDB(path) as db:
         with pytest.warns(SkippedAnnotationWarning) as record:
-            loaded = db.annotations()
-        skipped = db.skipped
+            read = db.read_annotations()
+        loaded, skipped = read.annotations, read.skipped
     assert len(record) == 1
     message = str(record[0].message)
     assert "skipped 5 of 6 annotations" in message
@@ -207,18 +207,20 @@ def test_image_and_unknown_and_degenerate_annotations_are_skipped_with_one_warni
     assert by_uid[2].reason == "polygon with 2 point(s), needs at least 3"
 
 
-def test_a_clean_call_resets_skipped_and_does_not_warn(tmp_path: Path) -> None:
+def test_skips_belong_to_their_call_and_a_clean_call_does_not_warn(tmp_path: Path) -> None:
     path = make_sliderunner_db(tmp_path / "odd.sqlite", ["a.svs"], [spot(1, 5, 5)], classes=CLASSES)
     with sliderunner_connection(path) as conn:
         conn.execute("INSERT INTO Annotations (uid, slide, agreedClass, type) VALUES (10, 1, 0, 6)")
     with SlideRunnerDB(path) as db:
         with pytest.warns(SkippedAnnotationWarning):
-            db.annotations()
-        assert len(db.skipped) == 1
+            first = db.read_annotations()
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            assert len(db.annotations(kinds=[AnnotationKind.SPOT])) == 1
-        assert not db.skipped
+            clean = db.read_annotations(kinds=[AnnotationKind.SPOT])
+    assert [s.uid for s in first.skipped] == [10]
+    assert len(clean) == 1
+    assert clean.skipped == ()
+    assert [s.uid for s in first.skipped] == [10]  # a later call does not change it
 
 
 def test_deleted_annotations_are_excluded_by_default(tmp_path: Path) -> None:
@@ -343,10 +345,13 @@ def test_rows_without_slide_or_with_text_coordinates_are_skipped(tmp_path: Path)
     with sliderunner_connection(path) as conn:
         conn.execute("UPDATE Annotations SET slide = NULL WHERE uid = 1")
         conn.execute("UPDATE Annotations_coordinates SET coordinateX = 'left' WHERE annoId = 2")
-    with SlideRunnerDB(path) as db:
-        with pytest.warns(SkippedAnnotationWarning, match="1 without slide"):
-            assert db.annotations() == []
-        reasons = {s.uid: s.reason for s in db.skipped}
+    with (
+        SlideRunnerDB(path) as db,
+        pytest.warns(SkippedAnnotationWarning, match="1 without slide"),
+    ):
+        read = db.read_annotations()
+    assert read.annotations == ()
+    reasons = {s.uid: s.reason for s in read.skipped}
     assert reasons == {1: "no slide uid", 2: "coordinate ('left', 6) is not a finite number"}
 
 

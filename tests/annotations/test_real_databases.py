@@ -53,12 +53,13 @@ def test_schema_version_matches_pragma(real_copy: Path) -> None:
 
 def test_counts_match_direct_sql(real_copy: Path) -> None:
     with SlideRunnerDB(real_copy) as db:
-        annotations = db.annotations()
+        read = db.read_annotations()
         slides = db.slides()
         classes = db.classes()
     (n_annos,) = sql(real_copy, "SELECT COUNT(*) FROM Annotations WHERE deleted = 0")[0]
+    annotations = read.annotations
     assert len(annotations) == n_annos
-    assert db.skipped == ()
+    assert read.skipped == ()
     assert len(slides) == sql(real_copy, "SELECT COUNT(*) FROM Slides")[0][0]
     assert classes == dict(sql(real_copy, "SELECT uid, name FROM Classes"))
     by_class = Counter(a.label for a in annotations)

@@ -97,7 +97,7 @@ def test_project_arn_is_looked_up_by_name(offline_rek: tuple[RekognitionClient, 
         _version("TRAINING_COMPLETED"),
         {"ProjectArn": PROJECT, "VersionNames": ["v1"]},
     )
-    assert CustomLabelsModel(ARN, client=client).status == "TRAINING_COMPLETED"
+    assert CustomLabelsModel(ARN, client=client).fetch_status() == "TRAINING_COMPLETED"
 
 
 def test_dataset_then_train_request_shapes(offline_rek: tuple[RekognitionClient, Stubber]) -> None:
@@ -220,3 +220,26 @@ def test_copy_request_shape(offline_rek: tuple[RekognitionClient, Stubber]) -> N
     copy = model.copy_to(dest, "c", "s3://bkt/copies", wait=False, timeout=timedelta(seconds=1))
     assert copy.arn == copy_arn
     assert copy.project_name == "other"
+
+
+def test_status_is_fetched_only_when_asked(offline_rek: tuple[RekognitionClient, Stubber]) -> None:
+    """``last_status`` reads no network; each ``fetch_status()`` is one Describe call.
+
+    The Stubber fails any call it was not given a response for, so reading
+    ``last_status`` before the first fetch proves no request is made.
+    """
+    client, stub = offline_rek
+    model = CustomLabelsModel(ARN, client=client, project_arn=PROJECT)
+    assert (model.last_status, model.last_status_message) == (None, None)
+    describe = {"ProjectArn": PROJECT, "VersionNames": ["v1"]}
+    stub.add_response("describe_project_versions", _version("STARTING"), describe)
+    stub.add_response(
+        "describe_project_versions",
+        _version("FAILED", StatusMessage="not enough capacity"),
+        describe,
+    )
+    assert model.fetch_status() == "STARTING"
+    assert model.last_status == "STARTING"
+    assert model.fetch_status() == "FAILED"
+    assert (model.last_status, model.last_status_message) == ("FAILED", "not enough capacity")
+    stub.assert_no_pending_responses()

@@ -108,7 +108,7 @@ def test_train_waits_until_completed(
     fake.training_seconds = 1.0
     with caplog.at_level(logging.INFO, logger="wsi2rek.aws"):
         model = _trained(rek)
-    assert model.status == "TRAINING_COMPLETED"
+    assert model.fetch_status() == "TRAINING_COMPLETED"
     assert model.version_name == "v1"
     changes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("training ")]
     assert any("TRAINING_IN_PROGRESS" in m for m in changes)
@@ -119,7 +119,7 @@ def test_train_no_wait_returns_at_once(rek: RekognitionClient) -> None:
     project = _project(rek)
     project.create_datasets("s3://bkt/ds/train.s3.manifest")
     model = project.train("v1", "s3://bkt/out", wait=False)
-    assert model.refresh() == "TRAINING_IN_PROGRESS"
+    assert model.fetch_status() == "TRAINING_IN_PROGRESS"
     assert [m.arn for m in project.models()] == [model.arn]
     assert project.model("v1").arn == model.arn
 
@@ -231,13 +231,13 @@ def test_start_and_stop_wait_for_their_states(rek: RekognitionClient) -> None:
     model = _trained(rek)
     assert model.start(min_inference_units=1, max_inference_units=2) == "RUNNING"
     assert model.stop() == "STOPPED"
-    assert model.refresh() == "STOPPED"
+    assert model.fetch_status() == "STOPPED"
 
 
 def test_model_found_from_its_arn_alone(rek: RekognitionClient) -> None:
     arn = _trained(rek).arn
     again = CustomLabelsModel(arn, client=rek)
-    assert again.status == "TRAINING_COMPLETED"
+    assert again.fetch_status() == "TRAINING_COMPLETED"
     assert again.project_name == "mitosis"
 
 
@@ -363,7 +363,7 @@ def test_dropped_connections_are_retried(
 ) -> None:
     model = _trained(rek)
     fake.drop_connections("DescribeProjectVersions", 2)
-    assert model.refresh() == "TRAINING_COMPLETED"
+    assert model.fetch_status() == "TRAINING_COMPLETED"
     assert fake.calls("DescribeProjectVersions") >= 3
 
 
@@ -371,7 +371,7 @@ def test_copy_to_another_project(rek: RekognitionClient) -> None:
     model = _trained(rek)
     target = CustomLabelsProject.create("target", client=rek, poll_interval=POLL)
     copy = model.copy_to(target.arn, "copied", "s3://bkt/copy", timeout=timedelta(seconds=10))
-    assert copy.status == "COPYING_COMPLETED"
+    assert copy.fetch_status() == "COPYING_COMPLETED"
     assert "project/target/version/copied/" in copy.arn
 
 

@@ -13,6 +13,7 @@ from wsi2rek.annotations._source import AnnotationSource, QuPathGeoJSON, open_an
 from wsi2rek.annotations._types import DEFAULT_SPOT_RADIUS_PX, Annotation, AnnotationKind
 from wsi2rek.annotations.sliderunner import (
     SQLITE_HEADER,
+    AnnotationRead,
     SkippedAnnotation,
     SlideRecord,
     SlideRunnerDB,
@@ -25,6 +26,7 @@ __all__ = [
     "SQLITE_HEADER",
     "Annotation",
     "AnnotationKind",
+    "AnnotationRead",
     "AnnotationSource",
     "QuPathGeoJSON",
     "QuPathObject",

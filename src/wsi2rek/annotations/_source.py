@@ -25,6 +25,7 @@ from wsi2rek.annotations._qupath import (
 )
 from wsi2rek.annotations._types import Annotation, AnnotationKind
 from wsi2rek.annotations.sliderunner import (
+    AnnotationRead,
     SkippedAnnotation,
     SlideRecord,
     SlideRunnerDB,
@@ -51,11 +52,6 @@ class AnnotationSource(Protocol):
         """The file or folder read."""
         ...
 
-    @property
-    def skipped(self) -> tuple[SkippedAnnotation, ...]:
-        """What the last :meth:`annotations` call skipped."""
-        ...
-
     def slides(self) -> tuple[SlideRecord, ...]:
         """Every slide."""
         ...
@@ -77,6 +73,17 @@ class AnnotationSource(Protocol):
         labels: Iterable[int | None] | None = None,
     ) -> list[Annotation]:
         """The annotations of one slide (or all)."""
+        ...
+
+    def read_annotations(
+        self,
+        slide: int | str | os.PathLike[str] | SlideRecord | None = None,
+        include_deleted: bool = False,
+        *,
+        kinds: Iterable[AnnotationKind] | None = None,
+        labels: Iterable[int | None] | None = None,
+    ) -> AnnotationRead:
+        """The annotations of one slide (or all), with what this call skipped."""
         ...
 
     def close(self) -> None:
@@ -163,17 +170,11 @@ class QuPathGeoJSON:
             self._files[record.uid] = file
         names_used = {o.class_name for objs in self._objects.values() for o in objs}
         self._classes = dict(enumerate(sorted(n for n in names_used if n is not None), start=1))
-        self._skipped: tuple[SkippedAnnotation, ...] = ()
 
     @property
     def path(self) -> Path:
         """The file or folder read."""
         return self._path
-
-    @property
-    def skipped(self) -> tuple[SkippedAnnotation, ...]:
-        """Features the last :meth:`annotations` call skipped (``uid`` is the feature index)."""
-        return self._skipped
 
     def slides(self) -> tuple[SlideRecord, ...]:
         """One record per GeoJSON file, in file-name order."""
@@ -208,20 +209,45 @@ class QuPathGeoJSON:
     def annotations(
         self,
         slide: int | str | os.PathLike[str] | SlideRecord | None = None,
-        include_deleted: bool = False,  # noqa: ARG002 (QuPath has no soft-deleted objects)
+        include_deleted: bool = False,
         *,
         kinds: Iterable[AnnotationKind] | None = None,
         labels: Iterable[int | None] | None = None,
     ) -> list[Annotation]:
-        """The annotations of one slide (or of all), in file order.
+        """The annotations of one slide (or of all): :meth:`read_annotations` without skips."""
+        read = self._read(slide, kinds=kinds, labels=labels, stacklevel=3)
+        del include_deleted  # QuPath has no soft-deleted objects
+        return list(read.annotations)
+
+    def read_annotations(
+        self,
+        slide: int | str | os.PathLike[str] | SlideRecord | None = None,
+        include_deleted: bool = False,
+        *,
+        kinds: Iterable[AnnotationKind] | None = None,
+        labels: Iterable[int | None] | None = None,
+    ) -> AnnotationRead:
+        """The annotations of one slide (or of all), in file order, with this call's skips.
 
         Every object type is read (QuPath annotations, detections and cells). ``uid``
         numbers the shapes of a slide from 1 in file order.
 
         Warns:
             SkippedAnnotationWarning: once per call when features were skipped (lines,
-                unknown geometry types, NaN coordinates, ...); :attr:`skipped` lists them.
+                unknown geometry types, NaN coordinates, ...); the result's ``skipped``
+                lists them (``uid`` is the feature index).
         """
+        del include_deleted  # QuPath has no soft-deleted objects
+        return self._read(slide, kinds=kinds, labels=labels, stacklevel=3)
+
+    def _read(
+        self,
+        slide: int | str | os.PathLike[str] | SlideRecord | None,
+        *,
+        kinds: Iterable[AnnotationKind] | None,
+        labels: Iterable[int | None] | None,
+        stacklevel: int,
+    ) -> AnnotationRead:
         records = self._records if slide is None else (self.slide(slide),)
         wanted_kinds = None if kinds is None else frozenset(AnnotationKind(k) for k in kinds)
         wanted_labels = None if labels is None else frozenset(labels)
@@ -255,14 +281,14 @@ class QuPathGeoJSON:
                 messages.append(
                     skip_summary(str(self._files[record.uid]), skips, self._totals[record.uid])
                 )
-        self._skipped = tuple(skipped)
         if messages:
             warnings.warn(
-                " | ".join(messages) + "; QuPathGeoJSON.skipped lists each with its reason",
+                " | ".join(messages)
+                + "; QuPathGeoJSON.read_annotations(...).skipped lists each with its reason",
                 SkippedAnnotationWarning,
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
-        return result
+        return AnnotationRead(tuple(result), tuple(skipped))
 
     def close(self) -> None:
         """Nothing to release (the files are read when opened)."""

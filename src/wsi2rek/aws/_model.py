@@ -158,23 +158,28 @@ class CustomLabelsModel:
             code="ResourceNotFoundException",
         )
 
-    def refresh(self) -> str:
-        """Fetch the current status and return it."""
+    def fetch_status(self) -> str:
+        """Ask the service for the current status (one ``DescribeProjectVersions`` call).
+
+        Returns:
+            The status, e.g. ``"TRAINING_COMPLETED"`` or ``"RUNNING"``; :attr:`last_status`
+            and :attr:`last_status_message` then hold what this call saw.
+        """
         return str(self.describe()["Status"])
 
     @property
-    def status(self) -> str:
-        """The last known status (fetched once if never fetched; :meth:`refresh` updates it)."""
-        if self._description is None:
-            return self.refresh()
-        return str(self._description["Status"])
+    def last_status(self) -> str | None:
+        """The status the last :meth:`describe`/:meth:`fetch_status` saw; no network call.
+
+        None before the first call.
+        """
+        return None if self._description is None else str(self._description["Status"])
 
     @property
-    def status_message(self) -> str | None:
-        """The last known ``StatusMessage``."""
+    def last_status_message(self) -> str | None:
+        """The ``StatusMessage`` the last :meth:`describe` saw (None if none); no network call."""
         if self._description is None:
-            self.refresh()
-        assert self._description is not None
+            return None
         message = self._description.get("StatusMessage")
         return str(message) if message else None
 
@@ -405,13 +410,13 @@ class CustomLabelsModel:
         Yields:
             This model, ready for :meth:`detect`.
         """
-        before = self.refresh()
+        before = self.fetch_status()
         was_running = before in ("RUNNING", "STARTING")
         if before == "STOPPING":
             self._wait_stopped(timeout)
         if was_running:
             try:
-                if self.status != "RUNNING":
+                if self.last_status != "RUNNING":
                     self._wait_running(timeout)
                 yield self
             finally:
@@ -425,7 +430,7 @@ class CustomLabelsModel:
         with signals_raise_system_exit():
             try:
                 self._start_for_block(min_inference_units, max_inference_units)
-                if self.status != "RUNNING":
+                if self.last_status != "RUNNING":
                     self._wait_running(timeout)
                 yield self
             finally:
@@ -440,7 +445,7 @@ class CustomLabelsModel:
                 raise
             # Botocore retried a start whose first attempt was applied but whose answer
             # was lost: the model is already starting, which is what we asked for.
-            if self.refresh() not in ("STARTING", "RUNNING"):
+            if self.fetch_status() not in ("STARTING", "RUNNING"):
                 raise
 
     def _wait_running(self, timeout: timedelta) -> None:

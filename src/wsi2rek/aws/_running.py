@@ -152,7 +152,7 @@ def _act_on(received: list[int]) -> None:
 def _status(model: CustomLabelsModel) -> str | None:
     """The model's status, or None when it cannot be read right now."""
     try:
-        return model.refresh()
+        return model.fetch_status()
     except Exception as exc:  # noqa: BLE001 - any failure only means "unknown, retry"
         _log.warning("could not read the status of model %s: %s", model.arn, exc)
         return None

@@ -321,7 +321,7 @@ def _train(args: argparse.Namespace) -> int:
             wait=not args.no_wait,
             timeout=timedelta(hours=args.timeout_hours),
         )
-    info = {"project": project.arn, "model": model.arn, "status": model.refresh()}
+    info = {"project": project.arn, "model": model.arn, "status": model.fetch_status()}
     if args.json:
         print_json(info)
     else:

@@ -135,12 +135,13 @@ def database_info(db: SlideRunnerDB) -> dict[str, Any]:
     """The ``info`` summary of a SlideRunner database (JSON-ready).
 
     ``annotations.skipped`` counts rows that are not loaded (image annotations, unknown
-    types, missing coordinates); :attr:`SlideRunnerDB.skipped` says why.
+    types, missing coordinates); :meth:`SlideRunnerDB.read_annotations` says why.
     """
-    annotations = db.annotations(include_deleted=True)
+    read = db.read_annotations(include_deleted=True)
+    annotations = list(read.annotations)
     classes = db.classes()
     summary = summarise_annotations(annotations, classes)
-    summary["skipped"] = len(db.skipped)
+    summary["skipped"] = len(read.skipped)
     return {
         "kind": "sliderunner",
         "path": str(db.path),
@@ -161,10 +162,11 @@ def qupath_info(source: QuPathGeoJSON) -> dict[str, Any]:
     Class ids are the ones wsi2rek gives QuPath's class names (sorted, from 1);
     ``annotations.skipped`` counts features that are not read (lines, NaN coordinates, ...).
     """
-    annotations = source.annotations()
+    read = source.read_annotations()
+    annotations = list(read.annotations)
     classes = source.classes()
     summary = summarise_annotations(annotations, classes)
-    summary["skipped"] = len(source.skipped)
+    summary["skipped"] = len(read.skipped)
     return {
         "kind": "qupath",
         "path": str(source.path),

@@ -206,7 +206,7 @@ def _load_annotations(
     with warnings.catch_warnings():
         # The reader's skips are turned into counted plan skips below instead.
         warnings.simplefilter("ignore", SkippedAnnotationWarning)
-        annotations = db.annotations(record.uid)
+        read = db.read_annotations(record.uid)
     skips = [
         Skip(
             reason="annotation_unreadable",
@@ -214,9 +214,9 @@ def _load_annotations(
             annotation=s.uid,
             detail=f"annotation {s.uid} on {record.name}: {s.reason}",
         )
-        for s in db.skipped
+        for s in read.skipped
     ]
-    return annotations, skips
+    return list(read.annotations), skips
 
 
 def _sort_key(patch: PatchSpec) -> tuple[Any, ...]:

@@ -17,6 +17,7 @@ from wsi2rek.annotations.sliderunner._names import (
 )
 from wsi2rek.annotations.sliderunner._reader import (
     SQLITE_HEADER,
+    AnnotationRead,
     SkippedAnnotation,
     SlideRunnerDB,
     is_sqlite_file,
@@ -40,6 +41,7 @@ __all__ = [
     "SQLITE_HEADER",
     "SUPPORTED_SCHEMA_VERSIONS",
     "TABLES",
+    "AnnotationRead",
     "SkippedAnnotation",
     "SlideRecord",
     "SlideRunnerDB",

@@ -18,7 +18,7 @@ import sqlite3
 import urllib.parse
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -36,7 +36,13 @@ from wsi2rek.errors import (
 )
 from wsi2rek.geometry import Point
 
-__all__ = ["SQLITE_HEADER", "SkippedAnnotation", "SlideRunnerDB", "is_sqlite_file"]
+__all__ = [
+    "SQLITE_HEADER",
+    "AnnotationRead",
+    "SkippedAnnotation",
+    "SlideRunnerDB",
+    "is_sqlite_file",
+]
 
 #: The first 16 bytes of every SQLite 3 database file.
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
@@ -84,6 +90,29 @@ class SkippedAnnotation:
     slide: int | None
     type: int | None
     reason: str
+
+
+@attrs.frozen
+class AnnotationRead:
+    """What one ``read_annotations`` call found: the annotations and what it skipped.
+
+    Returned per call (a reader shared across threads has no "last call"); iterating it
+    iterates :attr:`annotations`.
+
+    Attributes:
+        annotations: The annotations read, in the reader's order.
+        skipped: Every row or feature that could not become an :class:`Annotation`, with
+            the reason for each.
+    """
+
+    annotations: tuple[Annotation, ...]
+    skipped: tuple[SkippedAnnotation, ...] = ()
+
+    def __iter__(self) -> Iterator[Annotation]:
+        return iter(self.annotations)
+
+    def __len__(self) -> int:
+        return len(self.annotations)
 
 
 def is_sqlite_file(path: str | os.PathLike[str]) -> bool:
@@ -189,7 +218,6 @@ class SlideRunnerDB:
         self._tables: dict[str, str] = {}
         self._schema_version = 0
         self._slides: tuple[SlideRecord, ...] | None = None
-        self._skipped: tuple[SkippedAnnotation, ...] = ()
         self._open()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -385,11 +413,6 @@ class SlideRunnerDB:
         """SlideRunner's schema version (``PRAGMA user_version``; 0 to 3 seen in the wild)."""
         return self._schema_version
 
-    @property
-    def skipped(self) -> tuple[SkippedAnnotation, ...]:
-        """Annotations the last :meth:`annotations` call skipped, with the reason for each."""
-        return self._skipped
-
     def slides(self) -> tuple[SlideRecord, ...]:
         """Every slide, ordered by uid."""
         if self._slides is None:
@@ -468,7 +491,22 @@ class SlideRunnerDB:
         kinds: Iterable[AnnotationKind] | None = None,
         labels: Iterable[int | None] | None = None,
     ) -> list[Annotation]:
-        """Load annotations, ordered by uid.
+        """Load annotations, ordered by uid (:meth:`read_annotations` without the skips).
+
+        Takes the arguments of :meth:`read_annotations` and warns as it does.
+        """
+        read = self._read(slide, include_deleted, kinds=kinds, labels=labels, stacklevel=3)
+        return list(read.annotations)
+
+    def read_annotations(
+        self,
+        slide: int | str | os.PathLike[str] | SlideRecord | None = None,
+        include_deleted: bool = False,
+        *,
+        kinds: Iterable[AnnotationKind] | None = None,
+        labels: Iterable[int | None] | None = None,
+    ) -> AnnotationRead:
+        """Load annotations, ordered by uid, with the rows this call skipped.
 
         Args:
             slide: Only this slide: a uid, or a file name matched on its base name
@@ -478,20 +516,32 @@ class SlideRunnerDB:
             labels: Only these agreed classes; include None for "no agreed class".
 
         Returns:
-            The annotations, each with its points in ``orderIdx`` order (coordinate
-            uid order when ``orderIdx`` is NULL) and its votes (person -> class; when a
-            person voted twice, the later row wins).
+            An :class:`AnnotationRead`: ``annotations``, each with its points in
+            ``orderIdx`` order (coordinate uid order when ``orderIdx`` is NULL) and its
+            votes (person -> class; when a person voted twice, the later row wins), and
+            ``skipped``.
 
         Warns:
             SkippedAnnotationWarning: once per call when annotations were skipped
                 (image annotations, unknown types, missing or too few coordinates);
-                :attr:`skipped` lists them.
+                the result's ``skipped`` lists them.
 
         Raises:
             SlideLookupError: when ``slide`` names no slide or several.
             AnnotationError: when ``kinds`` holds something that is not a kind.
             DatabaseError: when the database cannot be read.
         """
+        return self._read(slide, include_deleted, kinds=kinds, labels=labels, stacklevel=3)
+
+    def _read(
+        self,
+        slide: int | str | os.PathLike[str] | SlideRecord | None,
+        include_deleted: bool,
+        *,
+        kinds: Iterable[AnnotationKind] | None,
+        labels: Iterable[int | None] | None,
+        stacklevel: int,
+    ) -> AnnotationRead:
         wanted_kinds = None if kinds is None else frozenset(_as_kind(k) for k in kinds)
         wanted_labels = None if labels is None else frozenset(labels)
         slide_uid = None if slide is None else self.slide(slide).uid
@@ -573,14 +623,13 @@ class SlideRunnerDB:
                     description=None if description is None else str(description),
                 )
             )
-        self._skipped = tuple(skip for _, skip in skipped)
         if skipped:
             warnings.warn(
                 _skip_message(self._path, skipped, len(anno_rows)),
                 SkippedAnnotationWarning,
-                stacklevel=2,
+                stacklevel=stacklevel,
             )
-        return result
+        return AnnotationRead(tuple(result), tuple(skip for _, skip in skipped))
 
 
 def _votes(label_rows: Iterable[Sequence[Any]]) -> tuple[dict[Any, dict[int, int]], dict[Any, str]]:
@@ -704,5 +753,5 @@ def _skip_message(path: Path, skipped: Sequence[tuple[str, SkippedAnnotation]], 
         parts.append(f"{len(uids)} {category} (uids {examples}{more})")
     return (
         f"{path}: skipped {len(skipped)} of {total} annotations: {'; '.join(parts)}; "
-        "SlideRunnerDB.skipped lists each with its reason"
+        "SlideRunnerDB.read_annotations(...).skipped lists each with its reason"
     )
