@@ -15,6 +15,7 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 from wsi2rek.aws import CustomLabelsModel, CustomLabelsProject
+from wsi2rek.errors import ParameterError
 
 if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
@@ -197,7 +198,7 @@ def test_evaluation_reads_summary_object(
     evaluation = model.evaluation()
     assert evaluation.f1 == 0.5
     assert evaluation.label("a").threshold == 0.3
-    with pytest.raises(KeyError, match="labels: a"):
+    with pytest.raises(ParameterError, match="labels: a"):
         evaluation.label("b")
 
 
