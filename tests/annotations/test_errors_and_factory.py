@@ -213,10 +213,10 @@ def test_factory_and_reader_round_trip(annos: list[Annotation], version: int) ->
     assert len(loaded) == len(annos)
     assert per_slide == [sum(a.slide == s for a in annos) for s in (1, 2)]
     for want, got in zip(annos, loaded, strict=True):
-        assert (got.kind, got.slide, got.label, got.points) == (
+        assert (got.kind, got.slide, got.class_id, got.points) == (
             want.kind,
             want.slide,
-            want.label,
+            want.class_id,
             want.points,
         )
         assert got.votes == want.votes

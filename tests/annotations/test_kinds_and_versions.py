@@ -75,7 +75,7 @@ def test_every_kind_round_trips_through_every_version(tmp_path: Path, version: i
         AnnotationKind.CIRCLE,
     ]
     assert [a.uid for a in loaded] == [1, 2, 3, 4, 5]
-    assert [a.label for a in loaded] == [2, 1, 2, None, 1]
+    assert [a.class_id for a in loaded] == [2, 1, 2, None, 1]
     assert loaded[0].points == (Point(100, 200),)
     assert loaded[1].box() == Box(10, 20, 50, 60)
     assert loaded[2].box() == Box(0, 0, 40, 30)
@@ -247,7 +247,7 @@ def test_label_zero_or_null_is_none_and_votes_keep_disagreement(tmp_path: Path) 
         uid=0,
         slide=1,
         kind=AnnotationKind.SPOT,
-        label=None,
+        class_id=None,
         points=(Point(1, 2),),
         votes={1: 1, 2: 2},
     )
@@ -257,9 +257,9 @@ def test_label_zero_or_null_is_none_and_votes_keep_disagreement(tmp_path: Path) 
     with sliderunner_connection(path) as conn:
         conn.execute("UPDATE Annotations SET agreedClass = NULL WHERE uid = 2")
     first, second = load(path)
-    assert first.label is None
+    assert first.class_id is None
     assert first.votes == {1: 1, 2: 2}
-    assert second.label is None
+    assert second.class_id is None
     assert second.votes == {1: 2}
 
 
@@ -288,7 +288,7 @@ def test_description_is_read_when_the_column_exists(tmp_path: Path) -> None:
         uid=0,
         slide=1,
         kind=AnnotationKind.SPOT,
-        label=1,
+        class_id=1,
         points=(Point(1, 2),),
         description="check again",
     )
@@ -379,7 +379,7 @@ def test_coordinates_without_order_column_follow_row_uid(tmp_path: Path) -> None
         conn.close()
     (anno,) = load(path)
     assert anno.points == (Point(0, 0), Point(1, 1), Point(2.5, 0))
-    assert anno.label is None
+    assert anno.class_id is None
     assert anno.votes == {}
 
 

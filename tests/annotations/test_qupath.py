@@ -278,7 +278,7 @@ def test_a_folder_of_exports_is_one_slide_per_file(tmp_path: Path) -> None:
         }
         with pytest.warns(SkippedAnnotationWarning, match="1 lines"):
             annotations = source.annotations("a.svs")
-        assert [a.label for a in annotations] == [1, 1, 1, 3, 4, 2]
+        assert [a.class_id for a in annotations] == [1, 1, 1, 3, 4, 2]
         assert source.slide("b.tif").uid == 2
         assert source.slide("A").uid == 1  # the stem, when only one slide has it
         assert [a.kind for a in source.annotations(2)] == [AnnotationKind.SPOT]
@@ -308,7 +308,7 @@ def test_the_same_points_give_the_same_annotations_as_a_sliderunner_database(
     def shapes(source: QuPathGeoJSON | SlideRunnerDB) -> set[tuple[Any, ...]]:
         names = source.classes()
         return {
-            (a.kind, a.points, names[a.label or 0])
+            (a.kind, a.points, names[a.class_id or 0])
             for a in source.annotations(source.slides()[0].uid)
         }
 

@@ -62,7 +62,7 @@ def test_counts_match_direct_sql(real_copy: Path) -> None:
     assert read.skipped == ()
     assert len(slides) == sql(real_copy, "SELECT COUNT(*) FROM Slides")[0][0]
     assert classes == dict(sql(real_copy, "SELECT uid, name FROM Classes"))
-    by_class = Counter(a.label for a in annotations)
+    by_class = Counter(a.class_id for a in annotations)
     expected = dict(
         sql(
             real_copy,
@@ -98,9 +98,9 @@ def test_tupac_al_numbers_from_the_readme(al: Path) -> None:
         assert db.persons() == {1: "Christof", 2: "Robert", 3: "Consensus"}
         assert len(db.slides()) == 73
     assert len(annotations) == 12_482
-    assert Counter(a.label for a in annotations) == {1: 1_999, 2: 10_483}
+    assert Counter(a.class_id for a in annotations) == {1: 1_999, 2: 10_483}
     assert sql(al, "SELECT COUNT(*) FROM Annotations_label")[0][0] == 31_284
-    disagreements = [a for a in annotations if any(v != a.label for v in a.votes.values())]
+    disagreements = [a for a in annotations if any(v != a.class_id for v in a.votes.values())]
     assert len(disagreements) == 1_379
 
 

@@ -146,7 +146,7 @@ def test_detections_never_land_in_the_ground_truth_class(tmp_path: Path) -> None
         names = db.classes()
         counts: dict[str, int] = {}
         for a in db.annotations():
-            counts[names[a.label or 0]] = counts.get(names[a.label or 0], 0) + 1
+            counts[names[a.class_id or 0]] = counts.get(names[a.class_id or 0], 0) + 1
     assert counts == {"mitotic figure": 36, "mitotic figure (detected)": 12}
 
 

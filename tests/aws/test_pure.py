@@ -14,7 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from wsi2rek.aws import encode_image, extract_entry_errors, parse_evaluation_summary, parse_s3_uri
+from wsi2rek.aws import (
+    encode_for_detection,
+    extract_entry_errors,
+    parse_evaluation_summary,
+    parse_s3_uri,
+)
 from wsi2rek.aws._clients import wait_for_status
 from wsi2rek.aws._images import to_detection
 from wsi2rek.errors import AwsError, AwsTimeoutError
@@ -26,7 +31,7 @@ def test_png_and_jpeg_paths_are_sent_as_is(tmp_path: Path) -> None:
     Image.fromarray(pixels).save(png)
     Image.fromarray(pixels).save(jpg)
     for path, fmt in ((png, "PNG"), (jpg, "JPEG")):
-        encoded = encode_image(path)
+        encoded = encode_for_detection(path)
         assert encoded.data == path.read_bytes()
         assert (encoded.width, encoded.height, encoded.format) == (50, 30, fmt)
 
@@ -34,7 +39,7 @@ def test_png_and_jpeg_paths_are_sent_as_is(tmp_path: Path) -> None:
 def test_other_formats_are_reencoded(tmp_path: Path) -> None:
     path = tmp_path / "a.tiff"
     Image.fromarray(np.zeros((20, 10, 3), dtype=np.uint8)).save(path)
-    encoded = encode_image(str(path))
+    encoded = encode_for_detection(str(path))
     assert encoded.format == "PNG"
     assert encoded.data.startswith(b"\x89PNG")
     assert (encoded.width, encoded.height) == (10, 20)
@@ -43,7 +48,7 @@ def test_other_formats_are_reencoded(tmp_path: Path) -> None:
 def test_large_payload_becomes_jpeg_under_the_limit() -> None:
     noise = np.random.default_rng(1).integers(0, 255, size=(400, 400, 3), dtype=np.uint8)
     limit = 200_000
-    encoded = encode_image(noise, limit=limit)
+    encoded = encode_for_detection(noise, limit=limit)
     assert encoded.format == "JPEG"
     assert len(encoded.data) <= limit
     assert (encoded.width, encoded.height) == (400, 400)  # frame of the caller's image
@@ -55,14 +60,14 @@ def test_large_png_bytes_are_reencoded() -> None:
     noise = np.random.default_rng(2).integers(0, 255, size=(200, 200, 3), dtype=np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(noise).save(buffer, format="PNG")
-    encoded = encode_image(buffer.getvalue(), limit=60_000)
+    encoded = encode_for_detection(buffer.getvalue(), limit=60_000)
     assert len(buffer.getvalue()) > 60_000
     assert len(encoded.data) <= 60_000
     assert encoded.format == "JPEG"
 
 
 def test_pil_rgba_is_converted() -> None:
-    encoded = encode_image(Image.new("RGBA", (64, 32)))
+    encoded = encode_for_detection(Image.new("RGBA", (64, 32)))
     assert (encoded.width, encoded.height, encoded.format) == (64, 32, "PNG")
 
 
@@ -76,12 +81,12 @@ def test_pil_rgba_is_converted() -> None:
 )
 def test_bad_arrays_are_refused(bad: np.ndarray) -> None:
     with pytest.raises(ValueError, match=r"\(height, width, 3\)"):
-        encode_image(bad)
+        encode_for_detection(bad)
 
 
 def test_garbage_bytes_are_refused() -> None:
     with pytest.raises(ValueError, match="not a readable image"):
-        encode_image(b"definitely not an image")
+        encode_for_detection(b"definitely not an image")
 
 
 unit = st.floats(min_value=-0.2, max_value=1.2, allow_nan=False)

@@ -45,7 +45,7 @@ def mixed_db(tmp_path: Path) -> Path:
         uid=0,
         slide=1,
         kind=AnnotationKind.SPOT,
-        label=2,
+        class_id=2,
         points=(Point(30, 30),),
         votes={1: 2, 2: 1},
     )

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from wsi2rek.dataset import ImageOptions, encode_image
+from wsi2rek.dataset import ImageOptions, encode_patch
 from wsi2rek.dataset._encode import encode_png
 
 
@@ -36,8 +36,8 @@ def test_png_is_lossless_rgb(pixels: np.ndarray, level: int) -> None:
 def test_png_bytes_are_deterministic_and_smaller_than_raw() -> None:
     ramp = np.add.outer(np.arange(256), np.arange(256)) // 2
     smooth = np.stack([ramp, ramp // 2, 255 - ramp], axis=-1).astype(np.uint8)
-    a = encode_image(smooth, ImageOptions("png"))
-    assert a == encode_image(smooth.copy(), ImageOptions("png"))
+    a = encode_patch(smooth, ImageOptions("png"))
+    assert a == encode_patch(smooth.copy(), ImageOptions("png"))
     assert len(a) < smooth.nbytes / 2
 
 
@@ -50,8 +50,8 @@ def test_higher_png_level_is_not_larger() -> None:
 def test_jpeg_is_rgb_and_quality_changes_size() -> None:
     rng = np.random.default_rng(2)
     pixels = rng.integers(0, 255, (128, 128, 3), dtype=np.uint8)
-    low = encode_image(pixels, ImageOptions("jpeg", quality=20))
-    high = encode_image(pixels, ImageOptions("jpeg", quality=95))
+    low = encode_patch(pixels, ImageOptions("jpeg", quality=20))
+    high = encode_patch(pixels, ImageOptions("jpeg", quality=95))
     assert low[:3] == b"\xff\xd8\xff"
     assert len(low) < len(high)
     with Image.open(io.BytesIO(high)) as im:
@@ -69,7 +69,7 @@ def test_jpeg_is_rgb_and_quality_changes_size() -> None:
 )
 def test_only_rgb_uint8_is_encoded(pixels: np.ndarray) -> None:
     with pytest.raises(ValueError, match="RGB uint8"):
-        encode_image(pixels, ImageOptions())
+        encode_patch(pixels, ImageOptions())
 
 
 def test_options_validate_and_name_extensions() -> None:
@@ -122,4 +122,4 @@ def test_jpeg_bytes_equal_pillows(quality: int) -> None:
     pixels = _tissue_patch()
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "JPEG", quality=quality)
-    assert encode_image(pixels, ImageOptions("jpeg", quality=quality)) == buffer.getvalue()
+    assert encode_patch(pixels, ImageOptions("jpeg", quality=quality)) == buffer.getvalue()

@@ -70,7 +70,7 @@ def test_demo_lookalikes_are_painted_where_annotated(tmp_path: Path) -> None:
     inputs = make_demo_inputs(tmp_path, slides=2, per_slide=3, seed=5)
     with SlideRunnerDB(inputs.db) as db:
         for name in inputs.slides:
-            spots = [a for a in db.annotations(slide=name) if a.label == 1]
+            spots = [a for a in db.annotations(slide=name) if a.class_id == 1]
             assert len(spots) == 3
             with open_slide(inputs.slides_dir / name) as slide:
                 for spot in spots:

@@ -179,7 +179,11 @@ def test_annotations_are_matched_by_their_centre() -> None:
     from wsi2rek.annotations import Annotation, AnnotationKind
 
     ann = Annotation(
-        uid=1, slide=1, kind=AnnotationKind.AREA, label=2, points=(Point(100, 100), Point(200, 200))
+        uid=1,
+        slide=1,
+        kind=AnnotationKind.AREA,
+        class_id=2,
+        points=(Point(100, 100), Point(200, 200)),
     )
     result = evaluate_detections([_at(150, 150)], [ann])
     assert result.overall == Metrics(tp=1, fp=0, fn=0)

@@ -131,7 +131,7 @@ def test_new_sliderunner_database_reads_back(tmp_path: Path) -> None:
         assert sorted(classes.values()) == ["look-alike (detected)", "mitotic figure (detected)"]
         anns = db.annotations(slide="cells.svs")
         assert [a.kind for a in anns] == [AnnotationKind.SPOT] * 3
-        assert [classes[a.label] for a in anns if a.label is not None] == [
+        assert [classes[a.class_id] for a in anns if a.class_id is not None] == [
             "mitotic figure (detected)",
             "mitotic figure (detected)",
             "look-alike (detected)",
@@ -187,8 +187,8 @@ def test_copy_of_a_real_database_gets_the_spots_and_the_original_is_untouched(
         assert len(anns) == count_before + 3
         assert len(db.annotations()) == total_before + 3
         new = anns[-3:]
-        assert [a.label for a in new][:2] == [1, 1]  # mapped onto the existing "Mitose"
-        assert classes[new[2].label or 0] == "look-alike (detected)"  # a new class
+        assert [a.class_id for a in new][:2] == [1, 1]  # mapped onto the existing "Mitose"
+        assert classes[new[2].class_id or 0] == "look-alike (detected)"  # a new class
         assert len(db.slides()) == 73
 
 

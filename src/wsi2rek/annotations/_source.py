@@ -267,7 +267,7 @@ class QuPathGeoJSON:
                         uid=number,
                         slide=record.uid,
                         kind=obj.kind,
-                        label=label,
+                        class_id=label,
                         points=obj.points,
                         description=obj.name,
                     )

@@ -35,7 +35,8 @@ class Annotation:
         uid: The annotation's id in its database.
         slide: The uid of the slide it belongs to.
         kind: Its :class:`AnnotationKind`.
-        label: The agreed class id, or None when there is no agreement (0 or NULL).
+        class_id: The agreed class id, or None when there is no agreement (0 or NULL); a
+            :class:`~wsi2rek.labels.LabelMap` turns class ids into label names.
         points: Level-0 points in drawing order (one for spots, two for areas and
             circles, N for polygons).
         deleted: True when soft-deleted in the database.
@@ -46,7 +47,7 @@ class Annotation:
     uid: int
     slide: int
     kind: AnnotationKind
-    label: int | None
+    class_id: int | None
     points: tuple[Point, ...]
     deleted: bool = False
     votes: Mapping[int, int] = attrs.field(factory=dict, eq=False, hash=False)

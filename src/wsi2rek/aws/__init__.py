@@ -17,13 +17,13 @@ from wsi2rek.aws._clients import (
 )
 from wsi2rek.aws._evaluation import (
     EntryError,
-    Evaluation,
     LabelMetrics,
+    ModelEvaluation,
     TrainingFailedError,
     extract_entry_errors,
     parse_evaluation_summary,
 )
-from wsi2rek.aws._images import MAX_IMAGE_BYTES, EncodedImage, ImageInput, encode_image
+from wsi2rek.aws._images import MAX_IMAGE_BYTES, EncodedImage, ImageInput, encode_for_detection
 from wsi2rek.aws._manifests import rewrite_manifest
 from wsi2rek.aws._model import CustomLabelsModel
 from wsi2rek.aws._project import CustomLabelsProject
@@ -36,15 +36,15 @@ __all__ = [
     "CustomLabelsProject",
     "EncodedImage",
     "EntryError",
-    "Evaluation",
     "ImageInput",
     "LabelMetrics",
+    "ModelEvaluation",
     "S3Uploader",
     "TrainingFailedError",
     "UploadFailure",
     "UploadReport",
     "aws_error",
-    "encode_image",
+    "encode_for_detection",
     "error_code",
     "extract_entry_errors",
     "make_rekognition_client",

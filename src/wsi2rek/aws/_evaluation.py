@@ -17,8 +17,8 @@ from wsi2rek.errors import EntryError, ParameterError, TrainingFailedError
 
 __all__ = [
     "EntryError",
-    "Evaluation",
     "LabelMetrics",
+    "ModelEvaluation",
     "TrainingFailedError",
     "extract_entry_errors",
     "format_errors",
@@ -48,7 +48,7 @@ class LabelMetrics:
 
 
 @attrs.frozen
-class Evaluation:
+class ModelEvaluation:
     """A model's evaluation: the F1 score plus, when readable, per-label metrics."""
 
     f1: float | None
@@ -82,7 +82,7 @@ def _num(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def parse_evaluation_summary(summary: Mapping[str, Any], *, f1: float | None) -> Evaluation:
+def parse_evaluation_summary(summary: Mapping[str, Any], *, f1: float | None) -> ModelEvaluation:
     """Parse an ``EvaluationSummary-<project>-<version>.json`` document.
 
     Args:
@@ -115,7 +115,7 @@ def parse_evaluation_summary(summary: Mapping[str, Any], *, f1: float | None) ->
     agg_f1 = _num(aggregated.get("F1Score"))
     training = details.get("NumberOfTrainingImages")
     testing = details.get("NumberOfTestingImages")
-    return Evaluation(
+    return ModelEvaluation(
         f1=f1 if f1 is not None else agg_f1,
         precision=_num(aggregated.get("Precision")),
         recall=_num(aggregated.get("Recall")),

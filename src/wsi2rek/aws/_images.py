@@ -26,7 +26,7 @@ from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Box
 from wsi2rek.rekognition import DETECT_MAX_IMAGE_BYTES, QUOTA
 
-__all__ = ["MAX_IMAGE_BYTES", "EncodedImage", "ImageInput", "encode_image", "to_detection"]
+__all__ = ["MAX_IMAGE_BYTES", "EncodedImage", "ImageInput", "encode_for_detection", "to_detection"]
 
 #: The largest image payload sent to ``DetectCustomLabels`` (4 MB per the guide).
 MAX_IMAGE_BYTES = DETECT_MAX_IMAGE_BYTES
@@ -77,7 +77,7 @@ def _fit(image: Image.Image, limit: int) -> tuple[bytes, str]:
         current = current.resize((max(1, current.width // 2), max(1, current.height // 2)))
 
 
-def encode_image(image: ImageInput, *, limit: int = MAX_IMAGE_BYTES) -> EncodedImage:
+def encode_for_detection(image: ImageInput, *, limit: int = MAX_IMAGE_BYTES) -> EncodedImage:
     """Encode ``image`` for ``DetectCustomLabels`` (see the module docs).
 
     Args:

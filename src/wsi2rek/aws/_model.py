@@ -27,13 +27,13 @@ from wsi2rek.aws._clients import (
 )
 from wsi2rek.aws._evaluation import (
     EntryError,
-    Evaluation,
+    ModelEvaluation,
     TrainingFailedError,
     extract_entry_errors,
     format_errors,
     parse_evaluation_summary,
 )
-from wsi2rek.aws._images import ImageInput, encode_image, to_detection
+from wsi2rek.aws._images import ImageInput, encode_for_detection, to_detection
 from wsi2rek.aws._running import ensure_stopped, signals_raise_system_exit
 from wsi2rek.detection import Detection
 from wsi2rek.errors import AwsError, ParameterError
@@ -259,7 +259,7 @@ class CustomLabelsModel:
 
     # --- evaluation ------------------------------------------------------------------------
 
-    def evaluation(self) -> Evaluation:
+    def evaluation(self) -> ModelEvaluation:
         """The F1 score and, read from S3, per-label precision, recall, F1 and threshold.
 
         Raises:
@@ -280,7 +280,7 @@ class CustomLabelsModel:
         f1 = float(score) if isinstance(score, int | float) else None
         obj = (result.get("Summary") or {}).get("S3Object") or {}
         if "Bucket" not in obj or "Name" not in obj:
-            return Evaluation(f1=f1)
+            return ModelEvaluation(f1=f1)
         uri = f"s3://{obj['Bucket']}/{obj['Name']}"
         try:
             text = self._read_s3(obj["Bucket"], obj["Name"])
@@ -556,7 +556,7 @@ class CustomLabelsModel:
                 Throttling is retried by botocore first.
             ValueError: ``image`` cannot be encoded.
         """
-        encoded = encode_image(image)
+        encoded = encode_for_detection(image)
         kwargs: dict[str, Any] = {"ProjectVersionArn": self.arn, "Image": {"Bytes": encoded.data}}
         if min_confidence is not None:
             kwargs["MinConfidence"] = float(min_confidence)

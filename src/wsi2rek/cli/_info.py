@@ -114,7 +114,7 @@ def summarise_annotations(
     """
     live = [a for a in annotations if not a.deleted]
     kinds = Counter(a.kind for a in live)
-    labels = Counter(a.label for a in live)
+    labels = Counter(a.class_id for a in live)
     by_class: dict[str, int] = {str(uid): labels.get(uid, 0) for uid in sorted(classes)}
     for label in sorted(x for x in labels if x is not None and x not in classes):
         by_class[str(label)] = labels[label]
@@ -128,7 +128,7 @@ def summarise_annotations(
 
 
 def _disagrees(annotation: Annotation) -> bool:
-    return any(vote != annotation.label for vote in annotation.votes.values())
+    return any(vote != annotation.class_id for vote in annotation.votes.values())
 
 
 def database_info(db: SlideRunnerDB) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from wsi2rek._lazy import lazy_exports
 if TYPE_CHECKING:
     from wsi2rek.dataset._build import DATASET_FORMAT, build_dataset, manifest_line
     from wsi2rek.dataset._coco import export_coco
-    from wsi2rek.dataset._encode import ImageOptions, encode_image
+    from wsi2rek.dataset._encode import ImageOptions, encode_patch
     from wsi2rek.dataset._imageinfo import image_info
     from wsi2rek.dataset._linecheck import Issue
     from wsi2rek.dataset._manifest import (
@@ -49,7 +49,7 @@ __all__ = [
     "ManifestLine",
     "ValidationReport",
     "build_dataset",
-    "encode_image",
+    "encode_patch",
     "export_coco",
     "image_info",
     "manifest_line",
@@ -76,7 +76,7 @@ __getattr__, __dir__ = lazy_exports(
         "DatasetReport": "wsi2rek.dataset._validate",
         "validate_dataset": "wsi2rek.dataset._validate",
         "build_dataset": "wsi2rek.dataset._build",
-        "encode_image": "wsi2rek.dataset._encode",
+        "encode_patch": "wsi2rek.dataset._encode",
         "export_coco": "wsi2rek.dataset._coco",
         "image_info": "wsi2rek.dataset._imageinfo",
         "manifest_line": "wsi2rek.dataset._build",

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from wsi2rek.errors import ParameterError
 
-__all__ = ["ImageFormat", "ImageOptions", "encode_image", "encode_png"]
+__all__ = ["ImageFormat", "ImageOptions", "encode_patch", "encode_png"]
 
 ImageFormat = Literal["png", "jpeg"]
 
@@ -83,7 +83,7 @@ class ImageOptions:
         return {"image_format": "jpeg", "quality": self.quality}
 
 
-def encode_image(pixels: NDArray[np.uint8], options: ImageOptions) -> bytes:
+def encode_patch(pixels: NDArray[np.uint8], options: ImageOptions) -> bytes:
     """Encode an RGB ``uint8`` array of shape ``(height, width, 3)``.
 
     PNG is written by :func:`encode_png` at ``options.png_compress_level``; JPEG by

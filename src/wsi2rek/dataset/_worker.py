@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from wsi2rek._atomic import atomic_write_bytes
-from wsi2rek.dataset._encode import ImageOptions, encode_image
+from wsi2rek.dataset._encode import ImageOptions, encode_patch
 from wsi2rek.slides import SlideSource
 
 __all__ = ["SlideCache", "Task", "Window", "init_worker", "run_batch", "run_task"]
@@ -122,7 +122,7 @@ def run_batch(
     root = Path(out)
     done: list[tuple[str, int]] = []
     for rel, x, y, w, h in windows:
-        data = encode_image(slide.read_region(x, y, w, h), options)
+        data = encode_patch(slide.read_region(x, y, w, h), options)
         # Not fsynced one by one (~5 ms each on ext4, more than encoding a patch): a
         # killed build still leaves only whole images, and the manifests and dataset.json,
         # written last, are fsynced.

@@ -383,7 +383,7 @@ def ground_truth_from_db(
     annotations = db.annotations(slide=slide, include_deleted=include_deleted)
     out: dict[str, list[Point]] = {name: [] for name in labels.labels}
     for ann in annotations:
-        name = labels.label_for(ann.label)
+        name = labels.label_for(ann.class_id)
         if name is not None:
             out[name].append(ann.center)
     return out

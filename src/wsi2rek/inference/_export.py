@@ -253,7 +253,9 @@ def _read_sqlite(path: Path, slide: str | int | None, spot_radius: float) -> lis
             match = _CONFIDENCE_RE.search(ann.description or "")
             conf = float(match.group(1)) if match else 100.0
             label = (
-                class_names.get(ann.label, str(ann.label)) if ann.label is not None else "unknown"
+                class_names.get(ann.class_id, str(ann.class_id))
+                if ann.class_id is not None
+                else "unknown"
             )
             label = label.removesuffix(DETECTED_SUFFIX)  # written by write_sliderunner
             out.append(Detection(label, min(conf, 100.0), ann.box(spot_radius)))

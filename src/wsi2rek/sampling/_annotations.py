@@ -60,7 +60,7 @@ def _degenerate(ann: Annotation) -> str | None:
 
 
 def _canonical(ann: Annotation, labels: LabelMap) -> tuple[Any, ...]:
-    name = labels.label_for(ann.label) or ""
+    name = labels.label_for(ann.class_id) or ""
     return (tuple((p.x, p.y) for p in ann.points), int(ann.kind), name, ann.uid)
 
 
@@ -106,10 +106,10 @@ def annotation_objects(
     # orders by row id), and so do ids: walk the objects in an order of geometry and label
     # name, so the same objects give the same plan from any source.
     for ann in sorted(annotations, key=lambda a: _canonical(a, labels)):
-        is_roi = rois is not None and ann.label == roi_class and ann.kind in _REGIONS
-        label = None if is_roi else labels.label_for(ann.label)
+        is_roi = rois is not None and ann.class_id == roi_class and ann.kind in _REGIONS
+        label = None if is_roi else labels.label_for(ann.class_id)
         if not is_roi and label is None:
-            ignored["none" if ann.label is None else str(ann.label)] += 1
+            ignored["none" if ann.class_id is None else str(ann.class_id)] += 1
             continue
         if (why := _degenerate(ann)) is not None:
             skipped.append(

@@ -65,7 +65,7 @@ def spot(
         uid=uid,
         slide=slide,
         kind=AnnotationKind.SPOT,
-        label=label,
+        class_id=label,
         points=(Point(x, y),),
         deleted=deleted,
         votes=_votes(label, person),
@@ -75,7 +75,7 @@ def spot(
 def special_spot(slide: int, x: float, y: float, *, uid: int = 0) -> Annotation:
     """A special spot: as SlideRunner writes them, no agreed class and no vote."""
     return Annotation(
-        uid=uid, slide=slide, kind=AnnotationKind.SPECIAL_SPOT, label=None, points=(Point(x, y),)
+        uid=uid, slide=slide, kind=AnnotationKind.SPECIAL_SPOT, class_id=None, points=(Point(x, y),)
     )
 
 
@@ -94,7 +94,7 @@ def area(
         uid=uid,
         slide=slide,
         kind=AnnotationKind.AREA,
-        label=label,
+        class_id=label,
         points=(Point(*corner1), Point(*corner2)),
         deleted=deleted,
         votes=_votes(label, person),
@@ -117,7 +117,7 @@ def circle(
         uid=uid,
         slide=slide,
         kind=AnnotationKind.CIRCLE,
-        label=label,
+        class_id=label,
         points=(Point(cx - radius, cy - radius), Point(cx + radius, cy + radius)),
         deleted=deleted,
         votes=_votes(label, person),
@@ -139,7 +139,7 @@ def polygon(
         uid=uid,
         slide=slide,
         kind=AnnotationKind.POLYGON,
-        label=label,
+        class_id=label,
         points=pts,
         deleted=deleted,
         votes=_votes(label, person),
@@ -212,8 +212,8 @@ def _check(
         where = f"annotation {a.uid or '(new)'} on slide {a.slide}"
         if a.slide not in slide_uids:
             raise fail(f"{where}: no slide with uid {a.slide} (slides: {slide_uids})", "Slides")
-        if a.label is not None and a.label not in classes:
-            raise fail(f"{where}: label {a.label} is not a class ({dict(classes)})", "Classes")
+        if a.class_id is not None and a.class_id not in classes:
+            raise fail(f"{where}: label {a.class_id} is not a class ({dict(classes)})", "Classes")
         for person, klass in a.votes.items():
             if person not in persons:
                 raise fail(f"{where}: vote by unknown person {person}", "Persons")
@@ -326,7 +326,7 @@ def _write(
         uid = a.uid
         if uid == 0:
             uid, next_uid = next_uid, next_uid + 1
-        agreed = 0 if a.label is None else a.label
+        agreed = 0 if a.class_id is None else a.class_id
         if v0:
             anno_rows.append((uid, a.slide, int(a.kind), agreed))
         else:

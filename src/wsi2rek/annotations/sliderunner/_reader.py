@@ -616,7 +616,7 @@ class SlideRunnerDB:
                     uid=int(uid),
                     slide=int(slide_id),
                     kind=kind,
-                    label=label,
+                    class_id=label,
                     points=points,
                     deleted=bool(deleted),
                     votes=votes.get(uid, {}),
