@@ -28,6 +28,7 @@ from wsi2rek.inference._export import (
     write_sliderunner,
 )
 from wsi2rek.inference._merge import merge_detections, merge_indices
+from wsi2rek.inference._options import DetectOptions
 from wsi2rek.inference._picture import HOTSPOT_MM2, Hotspot, hotspot, write_detection_preview
 from wsi2rek.inference._rate import RateLimiter
 from wsi2rek.inference._slide import (
@@ -42,6 +43,7 @@ __all__ = [
     "CSV_COLUMNS",
     "HOTSPOT_MM2",
     "BlobDetector",
+    "DetectOptions",
     "EvaluationResult",
     "Hotspot",
     "Metrics",

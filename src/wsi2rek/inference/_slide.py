@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 import warnings
 from collections import Counter
@@ -14,11 +13,12 @@ from typing import Any, Literal
 import attrs
 
 from wsi2rek.detection import Detection, Detector, RGBImage
-from wsi2rek.errors import DetectionError, RegionError, SlideError, Wsi2RekWarning
+from wsi2rek.errors import DetectionError, SlideError, Wsi2RekWarning
 from wsi2rek.execution import BoundedRun, ProgressSubscriber, as_subscriber, tracked
 from wsi2rek.geometry import Box
-from wsi2rek.inference._cache import TileCache
+from wsi2rek.inference._cache import TileCache, TileKey
 from wsi2rek.inference._merge import merge_indices
+from wsi2rek.inference._options import DetectOptions
 from wsi2rek.inference._rate import RateLimiter
 from wsi2rek.inference._tiles import Tile, plan_tiles
 from wsi2rek.slides import SlideSource
@@ -180,40 +180,6 @@ def tile_detections_to_slide(
     return out, partial
 
 
-def _check_options(
-    slide: SlideSource,
-    *,
-    tile: int,
-    overlap: int,
-    level: int,
-    workers: int,
-    max_tps: float | None,
-    min_tissue: float,
-    on_error: str,
-) -> None:
-    name = slide.path.name
-    if not 0 <= level < slide.level_count:
-        raise RegionError(
-            f"{name}: level {level} does not exist; the slide has levels 0 to "
-            f"{slide.level_count - 1}"
-        )
-    if tile < 16:
-        raise RegionError(f"{name}: tile must be at least 16 px, got {tile}")
-    if not 0 <= overlap < tile:
-        raise RegionError(
-            f"{name}: overlap must be >= 0 and smaller than the tile ({tile} px), got "
-            f"{overlap}; the overlap must exceed the size of the objects to detect"
-        )
-    if workers < 1:
-        raise DetectionError(f"workers must be at least 1, got {workers}", parameter="workers")
-    if max_tps is not None and not (math.isfinite(max_tps) and max_tps > 0):
-        raise DetectionError(f"max_tps must be a positive number, got {max_tps}")
-    if not 0.0 <= min_tissue <= 1.0:
-        raise DetectionError(f"min_tissue must be a fraction in [0, 1], got {min_tissue}")
-    if on_error not in ("raise", "skip"):
-        raise DetectionError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-
-
 @contextlib.contextmanager
 def _opened(slide: SlideSource | str | Path) -> Iterator[SlideSource]:
     if isinstance(slide, SlideSource):
@@ -225,7 +191,7 @@ def _opened(slide: SlideSource | str | Path) -> Iterator[SlideSource]:
         yield opened
 
 
-def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in one place)
+def detect_slide(
     slide: SlideSource | str | Path,
     detector: Detector | DetectFn,
     *,
@@ -262,6 +228,12 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
     arrives; running again with the same parameters calls the detector only for the
     tiles missing from it.
 
+    The knobs below, from ``tile`` to ``on_error`` (except ``cache``), become one
+    :class:`~wsi2rek.inference.DetectOptions`, which documents their units and frames and
+    checks them before the slide is opened. The cache file's header records the options
+    that decide the tiles (:meth:`~wsi2rek.inference.DetectOptions.grid_dict`), so changing
+    a merge or filter option reuses the cached tile results.
+
     Args:
         slide: An open :class:`SlideSource`, or a path (opened and closed here).
         detector: A :class:`Detector` or a callable ``image -> detections``.
@@ -296,144 +268,202 @@ def detect_slide(  # noqa: PLR0912, PLR0915 (one linear pipeline reads best in o
         DetectionCacheError: when ``cache`` holds results of other parameters.
     """
     started = time.perf_counter()
+    options = DetectOptions(
+        tile=tile,
+        overlap=overlap,
+        level=level,
+        tissue_only=tissue_only,
+        min_tissue=min_tissue,
+        roi=roi,
+        workers=workers,
+        max_tps=max_tps,
+        min_confidence=min_confidence,
+        merge_iou=merge_iou,
+        merge_distance=merge_distance,
+        class_aware=class_aware,
+        on_error=on_error,
+    )
     fn = _resolve_detector(detector)
     subscriber = as_subscriber(progress, leave=False)
     with _opened(slide) as source:
-        _check_options(
-            source,
-            tile=tile,
-            overlap=overlap,
-            level=level,
-            workers=workers,
-            max_tps=max_tps,
-            min_tissue=min_tissue,
-            on_error=on_error,
-        )
-        downsample = float(source.level_downsamples[level])
-        tiles = plan_tiles(
-            source.level_dimensions[level],
-            tile=tile,
-            overlap=overlap,
-            level=level,
-            downsample=downsample,
-            roi=roi,
-        )
-        todo = tiles
-        skipped = 0
-        if tissue_only:
-            from wsi2rek.tissue import tissue_mask  # noqa: PLC0415 (only needed here)
-
-            mask = tissue_mask(source)
-            todo = [t for t in tiles if mask.fraction(t.l0_box) >= min_tissue]
-            skipped = len(tiles) - len(todo)
-            if tiles and not todo:
-                warnings.warn(
-                    f"{source.path.name}: none of the {len(tiles)} tiles has {min_tissue:.0%} "
-                    f"tissue by the tissue mask ({mask!r}), so nothing was detected; a slide "
-                    "covered with tissue from edge to edge has no glass to contrast with: "
-                    "pass tissue_only=False (--all-tiles) or a lower min_tissue",
-                    Wsi2RekWarning,
-                    stacklevel=3,
-                )
-        params = {
-            "slide": source.path.name,
-            "dimensions": list(source.dimensions),
-            "level": level,
-            "tile": tile,
-            "overlap": overlap,
-            "roi": None if roi is None else [roi.left, roi.top, roi.right, roi.bottom],
-            "detector": detector_name or detector_id(detector),
-        }
-        mapped_tiles: dict[tuple[int, int, int, int, int], tuple[list[Detection], list[bool]]]
-        mapped_tiles = {}
-        failed: list[Tile] = []
-        with contextlib.ExitStack() as stack:
-            store = stack.enter_context(TileCache(cache, params)) if cache is not None else None
-            pending = todo
-            if store is not None:
-                pending = [t for t in todo if store.get(t.key) is None]
-                for t in todo:
-                    cached_found = store.get(t.key)
-                    if cached_found is not None:
-                        mapped_tiles[t.key] = tile_detections_to_slide(t, cached_found)
-            cached = len(todo) - len(pending)
-            limiter = RateLimiter(max_tps) if max_tps is not None else None
-            starts: list[float] = []  # list.append is atomic: safe from the workers
-
-            def run(t: Tile) -> list[Detection]:
-                image = source.read_region(t.x, t.y, t.width, t.height, t.level)
-                if limiter is not None:
-                    limiter.acquire()
-                starts.append(time.perf_counter())
-                return list(fn(image))
-
-            # A few tiles per thread in flight, so stopping on an error (or Ctrl-C) is quick
-            # and a huge slide does not queue millions of futures.
-            runner = BoundedRun(run, pending, workers=workers, max_in_flight=2 * workers)
-            job = tracked(subscriber, source.path.name, len(todo), unit="tile", done=cached)
-            with job as advance, runner:
-                for outcome in runner:
-                    t = outcome.item
-                    try:
-                        found = outcome.get()
-                        # Checked before caching: a bad result never reaches the file.
-                        mapped_tiles[t.key] = tile_detections_to_slide(t, found)
-                    except Exception as exc:
-                        if on_error == "skip":
-                            failed.append(t)
-                            advance(1)
-                            continue
-                        if isinstance(exc, SlideError) or (
-                            isinstance(exc, DetectionError) and exc.tile is not None
-                        ):
-                            raise  # already says which region or tile
-                        raise DetectionError(
-                            f"{source.path.name}: the detector failed on the tile at "
-                            f"level-0 (x, y, width, height) {t.window}: "
-                            f"{type(exc).__name__}: {exc}. Tiles done so far are kept "
-                            "in the cache (when one is given); rerun to resume, or "
-                            "pass on_error='skip'",
-                            tile=t.window,
-                        ) from exc
-                    if store is not None:
-                        store.put(t.key, found)
-                    advance(1)
-        ran = len(pending) - len(failed)
-        mapped: list[Detection] = []
-        partial: list[bool] = []
-        for t in todo:
-            if t.key not in mapped_tiles:
-                continue
-            dets, flags = mapped_tiles[t.key]
-            for d, f in zip(dets, flags, strict=True):
-                if min_confidence is None or d.confidence >= min_confidence:
-                    mapped.append(d)
-                    partial.append(f)
-        keep = merge_indices(
-            mapped,
-            iou_threshold=merge_iou,
-            distance=merge_distance,
-            class_aware=class_aware,
-            partial=partial,
-        )
-        merged = sorted(
-            (mapped[i] for i in keep),
-            key=lambda d: (d.box.top, d.box.left, -d.confidence, d.label),
+        options.check_slide(source)
+        tiles, todo = _plan(source, options)
+        header = _cache_header(source, options, detector_name or detector_id(detector))
+        run = _run_tiles(
+            source, fn, todo, options=options, cache=cache, header=header, subscriber=subscriber
         )
         name = source.path.name
+    mapped, partial = _collect(todo, run.results, options.min_confidence)
+    merged = _merge(mapped, partial, options)
     return SlideDetections(
         slide=name,
         detections=tuple(merged),
         tiles_total=len(tiles),
-        tiles_run=ran,
-        tiles_cached=cached,
-        tiles_skipped=skipped,
-        tiles_failed=len(failed),
+        tiles_run=run.ran,
+        tiles_cached=run.cached,
+        tiles_skipped=len(tiles) - len(todo),
+        tiles_failed=len(run.failed),
         raw_detections=len(mapped),
         elapsed_s=time.perf_counter() - started,
-        achieved_tps=_call_rate(starts),
+        achieved_tps=_call_rate(run.starts),
         max_tps=max_tps,
-        failed=tuple(t.window for t in failed),
+        failed=tuple(t.window for t in run.failed),
+    )
+
+
+# --- the steps ---------------------------------------------------------------------------
+
+#: A tile's detections in level-0 pixels, and for each whether it touches an interior edge.
+_Mapped = tuple[list[Detection], list[bool]]
+
+
+def _plan(source: SlideSource, options: DetectOptions) -> tuple[list[Tile], list[Tile]]:
+    """All tiles of the grid, and those to run (with enough tissue)."""
+    level = options.level
+    tiles = plan_tiles(
+        source.level_dimensions[level],
+        tile=options.tile,
+        overlap=options.overlap,
+        level=level,
+        downsample=float(source.level_downsamples[level]),
+        roi=options.roi,
+    )
+    if not options.tissue_only:
+        return tiles, tiles
+    from wsi2rek.tissue import tissue_mask  # noqa: PLC0415 (only needed here)
+
+    mask = tissue_mask(source)
+    todo = [t for t in tiles if mask.fraction(t.l0_box) >= options.min_tissue]
+    if tiles and not todo:
+        warnings.warn(
+            f"{source.path.name}: none of the {len(tiles)} tiles has {options.min_tissue:.0%} "
+            f"tissue by the tissue mask ({mask!r}), so nothing was detected; a slide "
+            "covered with tissue from edge to edge has no glass to contrast with: "
+            "pass tissue_only=False (--all-tiles) or a lower min_tissue",
+            Wsi2RekWarning,
+            stacklevel=4,
+        )
+    return tiles, todo
+
+
+def _cache_header(source: SlideSource, options: DetectOptions, detector: str) -> dict[str, Any]:
+    """What cached tile results depend on: the slide, the tile grid and the detector."""
+    return {
+        "slide": source.path.name,
+        "dimensions": list(source.dimensions),
+        **options.grid_dict(),
+        "detector": detector,
+    }
+
+
+@attrs.frozen
+class _Run:
+    """What running the tiles produced."""
+
+    results: dict[TileKey, _Mapped]
+    failed: list[Tile]
+    cached: int
+    ran: int
+    starts: list[float]
+
+
+def _run_tiles(
+    source: SlideSource,
+    fn: DetectFn,
+    todo: list[Tile],
+    *,
+    options: DetectOptions,
+    cache: str | Path | None,
+    header: dict[str, Any],
+    subscriber: ProgressSubscriber | None,
+) -> _Run:
+    """Run the detector on the tiles missing from the cache; map each result to level 0."""
+    results: dict[TileKey, _Mapped] = {}
+    failed: list[Tile] = []
+    limiter = RateLimiter(options.max_tps) if options.max_tps is not None else None
+    starts: list[float] = []  # list.append is atomic: safe from the workers
+
+    def call(t: Tile) -> list[Detection]:
+        image = source.read_region(t.x, t.y, t.width, t.height, t.level)
+        if limiter is not None:
+            limiter.acquire()
+        starts.append(time.perf_counter())
+        return list(fn(image))
+
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(TileCache(cache, header)) if cache is not None else None
+        pending = todo
+        if store is not None:
+            pending = [t for t in todo if store.get(t.key) is None]
+            for t in todo:
+                found = store.get(t.key)
+                if found is not None:
+                    results[t.key] = tile_detections_to_slide(t, found)
+        cached = len(todo) - len(pending)
+        # A few tiles per thread in flight, so stopping on an error (or Ctrl-C) is quick
+        # and a huge slide does not queue millions of futures.
+        workers = options.workers
+        runner = BoundedRun(call, pending, workers=workers, max_in_flight=2 * workers)
+        job = tracked(subscriber, source.path.name, len(todo), unit="tile", done=cached)
+        with job as advance, runner:
+            for outcome in runner:
+                t = outcome.item
+                try:
+                    found = outcome.get()
+                    # Checked before caching: a bad result never reaches the file.
+                    results[t.key] = tile_detections_to_slide(t, found)
+                except Exception as exc:
+                    if options.on_error == "raise":
+                        raise _tile_error(source, t, exc) from exc
+                    failed.append(t)
+                else:
+                    if store is not None:
+                        store.put(t.key, found)
+                advance(1)
+    return _Run(results, failed, cached, len(pending) - len(failed), starts)
+
+
+def _tile_error(source: SlideSource, t: Tile, exc: Exception) -> Exception:
+    """The error to raise for a failing tile: one that names the tile or region."""
+    if isinstance(exc, SlideError) or (isinstance(exc, DetectionError) and exc.tile is not None):
+        return exc  # already says which region or tile
+    return DetectionError(
+        f"{source.path.name}: the detector failed on the tile at level-0 (x, y, width, "
+        f"height) {t.window}: {type(exc).__name__}: {exc}. Tiles done so far are kept in the "
+        "cache (when one is given); rerun to resume, or pass on_error='skip'",
+        tile=t.window,
+    )
+
+
+def _collect(
+    todo: Sequence[Tile], results: dict[TileKey, _Mapped], min_confidence: float | None
+) -> _Mapped:
+    """Every tile's level-0 detections in tile order, above ``min_confidence``."""
+    mapped: list[Detection] = []
+    partial: list[bool] = []
+    for t in todo:
+        if t.key not in results:
+            continue
+        dets, flags = results[t.key]
+        for d, f in zip(dets, flags, strict=True):
+            if min_confidence is None or d.confidence >= min_confidence:
+                mapped.append(d)
+                partial.append(f)
+    return mapped, partial
+
+
+def _merge(mapped: list[Detection], partial: list[bool], options: DetectOptions) -> list[Detection]:
+    """One detection per object, sorted top to bottom."""
+    keep = merge_indices(
+        mapped,
+        iou_threshold=options.merge_iou,
+        distance=options.merge_distance,
+        class_aware=options.class_aware,
+        partial=partial,
+    )
+    return sorted(
+        (mapped[i] for i in keep),
+        key=lambda d: (d.box.top, d.box.left, -d.confidence, d.label),
     )
 
 
