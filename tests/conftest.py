@@ -6,23 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
 
-# One place for Hypothesis settings (select one with --hypothesis-profile NAME):
-# - "wsi2rek" (default): no per-example deadline, since a shared 2-core CI machine makes
-#   timings meaningless; tests choose max_examples where their examples are costly.
-# - "mutation": derandomized, so a mutation run (docs/contributing.md) kills the same
-#   mutants every time.
-# - "thorough": ten times the examples, for a release check.
-settings.register_profile("wsi2rek", deadline=None, print_blob=True)
-settings.register_profile(
-    "mutation",
-    parent=settings.get_profile("wsi2rek"),
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile("thorough", parent=settings.get_profile("wsi2rek"), max_examples=1000)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "wsi2rek"))
+from tests.hypothesis_profiles import load_profile
+
+# The Hypothesis profiles and example budgets live in tests/hypothesis_profiles.py.
+load_profile()
 
 REPO = Path(__file__).resolve().parents[1]
 

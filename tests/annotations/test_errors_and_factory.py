@@ -8,9 +8,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.annotations import Annotation, AnnotationKind, SlideRecord, SlideRunnerDB
 from wsi2rek.errors import (
     DatabaseError,
@@ -196,7 +197,7 @@ def annotation_lists(draw: st.DrawFn) -> list[Annotation]:
     return result
 
 
-@settings(max_examples=25, deadline=None)
+@examples(25)
 @given(annos=annotation_lists(), version=st.sampled_from([0, 3]))
 def test_factory_and_reader_round_trip(annos: list[Annotation], version: int) -> None:
     with tempfile.TemporaryDirectory() as folder:

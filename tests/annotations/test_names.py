@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.annotations import SlideRecord
 from wsi2rek.annotations.sliderunner import find_slide, split_path
 from wsi2rek.errors import SlideLookupError
@@ -15,7 +16,7 @@ from wsi2rek.errors import SlideLookupError
 stems = st.text(alphabet="abcdefghij0123456789_-", min_size=1, max_size=12)
 
 
-@settings(max_examples=50)
+@examples(50)
 @given(names=st.lists(stems, min_size=1, max_size=8, unique_by=str.casefold), data=st.data())
 def test_every_slide_is_found_by_uid_and_by_any_casing_of_its_name(
     names: list[str], data: st.DataObject

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.annotations import (
     AnnotationKind,
     QuPathGeoJSON,
@@ -232,7 +233,7 @@ _hostile_feature = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(150, slow_generation=True)
 @given(st.lists(_hostile_feature, max_size=6))
 def test_hostile_features_are_read_or_counted_never_a_traceback(features: list[Any]) -> None:
     objects, skipped = parse_qupath_objects(features)
@@ -241,9 +242,7 @@ def test_hostile_features_are_read_or_counted_never_a_traceback(features: list[A
         assert all(math.isfinite(p.x) and math.isfinite(p.y) for p in obj.points)
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(60, function_scoped_fixtures=True)
 @given(st.lists(_hostile_feature, max_size=5))
 def test_read_detections_of_hostile_features_raises_only_library_errors(
     tmp_path: Path, features: list[Any]

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.app import logic as app_logic
 from wsi2rek.app.logic import (
     MAX_REGION_SIZE,
@@ -72,7 +73,7 @@ def det(label: str, confidence: float, left: float, top: float, size: float = 10
 # --- decode_image -----------------------------------------------------------------------
 
 
-@settings(max_examples=25, deadline=None)
+@examples(25)
 @given(
     st.integers(1, 40),
     st.integers(1, 40),
@@ -226,7 +227,7 @@ detections_strategy = st.lists(
 )
 
 
-@settings(max_examples=50, deadline=None)
+@examples(50)
 @given(detections_strategy, st.floats(0, 100), st.floats(0, 100))
 def test_filter_keeps_exactly_those_at_or_above_the_threshold(
     detections: list[Detection], low: float, high: float
@@ -345,7 +346,7 @@ def test_draw_region_outlines_the_scaled_region() -> None:
 # --- slide mode -------------------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(
     st.integers(-10_000, 100_000),
     st.integers(-10_000, 100_000),
@@ -445,7 +446,7 @@ def test_a_label_near_the_right_edge_is_shifted_left_to_stay_visible() -> None:
     assert x == 340
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200)
 @given(
     corner=st.tuples(st.integers(0, 399), st.integers(0, 299)),
     size=st.tuples(st.integers(1, 200), st.integers(1, 200)),

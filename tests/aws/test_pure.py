@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.aws import (
     encode_for_detection,
     extract_entry_errors,
@@ -92,7 +93,7 @@ def test_garbage_bytes_are_refused() -> None:
 unit = st.floats(min_value=-0.2, max_value=1.2, allow_nan=False)
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(
     normalised=st.tuples(unit, unit, st.floats(0, 1.2), st.floats(0, 1.2)),
     size=st.tuples(st.integers(1, 4096), st.integers(1, 4096)),
@@ -258,7 +259,7 @@ segment = st.text(
 ).filter(lambda s: s not in {".", ".."})
 
 
-@settings(max_examples=50, deadline=None)
+@examples(50)
 @given(parts=st.lists(segment, min_size=1, max_size=4), prefix=st.sampled_from(["", "p", "a/b"]))
 def test_rewritten_refs_are_base_plus_relative_path(parts: list[str], prefix: str) -> None:
     from wsi2rek.aws import rewrite_manifest

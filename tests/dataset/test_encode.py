@@ -8,16 +8,17 @@ import zlib
 import imagecodecs
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.dataset import ImageOptions, encode_patch
 from wsi2rek.dataset._encode import encode_png
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(
     hnp.arrays(
         np.uint8,

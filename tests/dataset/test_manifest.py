@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.dataset import DEFAULT_CREATION_DATE, Manifest, ManifestLine, manifest_line
 from wsi2rek.errors import DatasetError, ManifestError
 from wsi2rek.geometry import Box
@@ -114,7 +115,7 @@ def test_manifest_line_rejects_unknown_labels() -> None:
         manifest_line(spec, {"a": 0}, "x.png")
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(
     st.lists(
         st.tuples(

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 from PIL import Image
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.errors import DetectionError
 from wsi2rek.geometry import Box, Point
 from wsi2rek.inference import BlobDetector, label_components
@@ -41,7 +42,7 @@ def _flood_fill_components(mask: NDArray[np.bool_]) -> set[frozenset[tuple[int, 
     return comps
 
 
-@settings(max_examples=80, deadline=None)
+@examples(80)
 @given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2**32 - 1), st.floats(0.1, 0.7))
 def test_components_match_a_flood_fill(rows: int, cols: int, seed: int, p: float) -> None:
     mask = np.random.default_rng(seed).random((rows, cols)) < p

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.annotations import SlideRunnerDB
 from wsi2rek.detection import Detection
 from wsi2rek.errors import AnnotationError, LabelMapError
@@ -65,7 +66,7 @@ def test_curve_and_best_threshold() -> None:
     assert result.best.metrics.f1 == pytest.approx(0.8)
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(
     st.lists(st.tuples(st.integers(0, 300), st.integers(0, 300), st.integers(1, 100)), max_size=25),
     st.lists(st.tuples(st.integers(0, 300), st.integers(0, 300)), max_size=25),

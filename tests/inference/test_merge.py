@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.detection import Detection
 from wsi2rek.errors import DetectionError
 from wsi2rek.geometry import Box
@@ -47,7 +48,7 @@ dets_lists = clustered_detections()
 thresholds = st.sampled_from([0.0, 0.1, 0.3, 0.5, 0.9])
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(dets_lists, thresholds, st.booleans())
 def test_result_is_a_subset_in_input_order(dets: list[Detection], iou: float, aware: bool) -> None:
     keep = merge_indices(dets, iou_threshold=iou, class_aware=aware)
@@ -56,7 +57,7 @@ def test_result_is_a_subset_in_input_order(dets: list[Detection], iou: float, aw
     assert merge_detections(dets, iou_threshold=iou, class_aware=aware) == [dets[i] for i in keep]
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(dets_lists, thresholds, st.sampled_from([None, 5.0, 20.0]))
 def test_no_two_kept_same_label_boxes_overlap_above_threshold(
     dets: list[Detection], iou: float, distance: float | None
@@ -70,7 +71,7 @@ def test_no_two_kept_same_label_boxes_overlap_above_threshold(
                     assert a.box.center.distance(b.box.center) >= distance
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(dets_lists, thresholds, st.lists(st.booleans(), min_size=40, max_size=40))
 def test_merging_is_idempotent(dets: list[Detection], iou: float, flags: list[bool]) -> None:
     partial = flags[: len(dets)]
@@ -83,7 +84,7 @@ def test_merging_is_idempotent(dets: list[Detection], iou: float, flags: list[bo
     assert again == list(range(len(keep)))
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(dets_lists)
 def test_every_dropped_box_has_a_kept_duplicate(dets: list[Detection]) -> None:
     keep = set(merge_indices(dets, iou_threshold=0.3))

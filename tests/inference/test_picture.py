@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 from PIL import Image
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.detection import Detection
 from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Box, Point
@@ -40,7 +41,7 @@ def brute_force(points: list[Point], side: float, width: int, height: int) -> in
     return best
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(
     st.lists(
         st.tuples(st.integers(0, 299), st.integers(0, 199)).map(lambda t: Point(*t)),

@@ -5,16 +5,17 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.errors import RegionError
 from wsi2rek.geometry import Box
 from wsi2rek.inference import plan_tiles
 from wsi2rek.inference._tiles import axis_starts
 
 
-@settings(max_examples=80, deadline=None)
+@examples(80)
 @given(st.integers(0, 50), st.integers(1, 5000), st.integers(16, 600), st.data())
 def test_axis_starts_cover_with_overlap(
     start: int, length: int, tile: int, data: st.DataObject

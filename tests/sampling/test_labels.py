@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.errors import LabelMapError
 from wsi2rek.labels import LabelMap
 
@@ -88,7 +89,7 @@ def test_from_classes_names_labels_like_the_database() -> None:
     assert lm.labels == ("Mitose", "Hard negative")
 
 
-@settings(max_examples=50)
+@examples(50)
 @given(
     st.dictionaries(
         st.text(min_size=1, max_size=12).filter(lambda s: s.strip() == s and "," not in s),

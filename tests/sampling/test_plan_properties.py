@@ -6,9 +6,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.geometry import Box
 from wsi2rek.sampling import EdgePolicy, ObjectSampler, Placement, classify, plan_dataset
 from wsi2rek.testing import make_image, make_sliderunner_db, spot
@@ -31,9 +32,7 @@ points = st.lists(
 )  # fmt: skip
 
 
-@settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@examples(15, function_scoped_fixtures=True)
 @given(
     annotations=points,
     seed=st.integers(0, 1000),

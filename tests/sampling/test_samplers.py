@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box, Point
 from wsi2rek.sampling import (
@@ -214,7 +215,7 @@ def test_polygon_roi_membership() -> None:
     assert Roi(points=(Point(0, 0), Point(10, 10))).contains(Point(10, 5))
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(
     xs=st.lists(st.tuples(st.floats(0, 3000), st.floats(0, 2000)), min_size=1, max_size=25),
     seed=st.integers(0, 10_000),

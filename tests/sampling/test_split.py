@@ -2,16 +2,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.errors import SamplingError
 from wsi2rek.sampling import split_slides
 
 names = st.lists(st.text("abcdef0123", min_size=1, max_size=6), min_size=0, max_size=30)
 
 
-@settings(max_examples=80)
+@examples(80)
 @given(slides=names, fraction=st.floats(0.01, 0.99), seed=st.integers(0, 2**32 - 1))
 def test_fraction_split_is_disjoint_complete_and_seeded(
     slides: list[str], fraction: float, seed: int

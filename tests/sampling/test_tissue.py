@@ -5,9 +5,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box, Point
 from wsi2rek.slides import open_slide
@@ -137,7 +138,7 @@ def test_to_image_is_black_and_white() -> None:
     assert np.array_equal(np.asarray(image), mask.astype(np.uint8) * 255)
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(
     mask=st.lists(st.lists(st.booleans(), min_size=6, max_size=6), min_size=5, max_size=5),
     coords=st.tuples(*(st.floats(-30, 90, allow_nan=False) for _ in range(4))),

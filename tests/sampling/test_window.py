@@ -4,9 +4,10 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.geometry import Box
 from wsi2rek.sampling import LabeledBox
 from wsi2rek.sampling._window import (
@@ -205,7 +206,7 @@ def targets(draw: st.DrawFn) -> tuple[Box, int, int, tuple[int, int]]:
     return Box(x, y, min(x + w, width), min(y + h, height)), size, margin, (width, height)
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150)
 @given(case=targets(), seed=st.integers(0, 2**32 - 1))
 def test_drawn_windows_hold_the_target_inside_the_slide(
     case: tuple[Box, int, int, tuple[int, int]], seed: int
@@ -226,7 +227,7 @@ def test_drawn_windows_hold_the_target_inside_the_slide(
     assert classify(target, window, margin, bounds) is Placement.INSIDE
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150)
 @given(
     low=st.floats(0, 2000),
     length=st.floats(0, 500),
@@ -262,7 +263,7 @@ object_boxes = st.builds(
 )  # fmt: skip
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150)
 @given(
     boxes=st.lists(object_boxes, max_size=30),
     x=st.integers(0, 1200),

@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 import tifffile
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from tests.hypothesis_profiles import examples
 from tests.slides.slide_cases import SlideCase
 from wsi2rek.errors import (
     RegionError,
@@ -284,7 +285,7 @@ def test_non_rgb_images_come_back_rgb(tmp_path: Path, mode: str) -> None:
         np.testing.assert_array_equal(got[..., 0], gray)
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(
     rgb=st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)),
     alpha=st.integers(0, 255),

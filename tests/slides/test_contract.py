@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
+from tests.hypothesis_profiles import examples
 from tests.slides.slide_cases import SlideCase
 from wsi2rek.slides import (
     OpenSlideSource,
@@ -149,11 +150,7 @@ def test_region_on_a_lower_level_is_padded(case: SlideCase) -> None:
     assert down >= 1.0
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@examples(20, function_scoped_fixtures=True)
 @given(data=st.data())
 def test_any_region_equals_padded_crop_of_the_whole(
     case: SlideCase, whole_level0: dict[str, NDArray[np.uint8]], data: st.DataObject

@@ -9,11 +9,12 @@ import numpy as np
 import openslide
 import pytest
 import tifffile
-from hypothesis import Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 from PIL import Image
 
+from tests.hypothesis_profiles import examples
 from wsi2rek.geometry import Point
 from wsi2rek.testing import make_image, make_slide
 
@@ -75,7 +76,7 @@ def test_points_and_tuples_paint_the_same(tmp_path: Path) -> None:
 
 
 # each example writes a file: no shrinking phase, a failure is reported as found
-@settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@examples(25)
 @given(
     cx=st.floats(-20, 140, allow_nan=False),
     cy=st.floats(-20, 100, allow_nan=False),
