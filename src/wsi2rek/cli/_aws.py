@@ -61,6 +61,8 @@ def _tag(text: str) -> tuple[str, str]:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``upload``, ``train``, ``model`` and ``detect``."""
+    # Long but flat (issue 14's ~80-line rule): one add_argument per flag, read top to
+    # bottom as the command's --help; splitting it would scatter one command's flags.
     up = subparsers.add_parser(
         "upload",
         help="upload a dataset folder to S3 (only missing/changed files) and write S3 manifests",

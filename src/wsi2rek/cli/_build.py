@@ -37,6 +37,8 @@ def _cap(text: str) -> int | None:
 
 def register(subparsers: Any) -> None:
     """Add the ``build`` subcommand."""
+    # Long but flat (issue 14's ~80-line rule): one add_argument per flag, read top to
+    # bottom as the command's --help; splitting it would scatter one command's flags.
     p = subparsers.add_parser(
         "build",
         help="build a Rekognition object-detection dataset from slides and their annotations "

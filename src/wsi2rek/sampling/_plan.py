@@ -7,6 +7,7 @@ inspected, and executed again to give the same dataset byte for byte.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import os
@@ -30,6 +31,7 @@ __all__ = [
     "PatchPlan",
     "PatchSpec",
     "Skip",
+    "SkipReason",
     "Split",
     "read_jsonl",
     "write_jsonl",
@@ -153,18 +155,53 @@ class PatchSpec:
         )
 
 
+class SkipReason(enum.StrEnum):
+    """Why an input was left out of a plan: the one list of :attr:`Skip.reason` values.
+
+    ``docs/troubleshooting.md`` explains each (a test checks it covers this list).
+    """
+
+    SLIDE_MISSING = "slide_missing"
+    SLIDE_UNREADABLE = "slide_unreadable"
+    SLIDE_TOO_SMALL = "slide_too_small"
+    ANNOTATION_UNREADABLE = "annotation_unreadable"
+    DEGENERATE_ANNOTATION = "degenerate_annotation"
+    OUTSIDE_SLIDE = "outside_slide"
+    BOX_TOO_SMALL = "box_too_small"
+    NO_TARGETS = "no_targets"
+    TARGET_TOO_LARGE = "target_too_large"
+    NO_ROOM = "no_room"
+    WINDOW_REJECTED = "window_rejected"
+    NO_ROI = "no_roi"
+    NO_TISSUE = "no_tissue"
+    BACKGROUND_SHORTFALL = "background_shortfall"
+    TEST_CAP = "test_cap"
+    DUPLICATE_PATCH = "duplicate_patch"
+
+
+def _skip_reason(value: str) -> SkipReason:
+    try:
+        return SkipReason(value)
+    except ValueError:
+        known = ", ".join(r.value for r in SkipReason)
+        raise SamplingError(
+            f"unknown skip reason {value!r}; a Skip's reason is one of: {known}"
+        ) from None
+
+
 @attrs.frozen
 class Skip:
     """An input left out of a plan, and why (every skip is counted and reported).
 
     Attributes:
-        reason: A short machine-readable reason, e.g. ``"window_rejected"``.
+        reason: Why, a :class:`SkipReason` (a ``str``: ``skip.reason == "no_room"``
+            holds); a string that is not one is refused.
         slide: Slide file name, when the skip concerns one slide.
         annotation: Annotation uid, when it concerns one annotation.
         detail: A human-readable sentence.
     """
 
-    reason: str
+    reason: SkipReason = attrs.field(converter=_skip_reason)
     slide: str | None = None
     annotation: int | None = None
     detail: str = ""

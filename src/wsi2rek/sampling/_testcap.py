@@ -22,11 +22,11 @@ import attrs
 import numpy as np
 
 from wsi2rek.errors import ParameterError
-from wsi2rek.sampling._plan import PatchSpec, Skip
+from wsi2rek.sampling._plan import PatchSpec, Skip, SkipReason
 
 __all__ = ["TEST_CAP_REASON", "TestCap", "cap_test_images", "check_test_cap"]
 
-TEST_CAP_REASON = "test_cap"
+TEST_CAP_REASON = SkipReason.TEST_CAP
 """The :class:`Skip` reason of a test patch left out by the cap."""
 
 # spawn_key of the cap's own child of SeedSequence(seed): far above any slide index, so it
