@@ -233,6 +233,7 @@ _hostile_feature = st.one_of(
 )
 
 
+@pytest.mark.slow
 @examples(150, slow_generation=True)
 @given(st.lists(_hostile_feature, max_size=6))
 def test_hostile_features_are_read_or_counted_never_a_traceback(features: list[Any]) -> None:
@@ -242,6 +243,7 @@ def test_hostile_features_are_read_or_counted_never_a_traceback(features: list[A
         assert all(math.isfinite(p.x) and math.isfinite(p.y) for p in obj.points)
 
 
+@pytest.mark.slow
 @examples(60, function_scoped_fixtures=True)
 @given(st.lists(_hostile_feature, max_size=5))
 def test_read_detections_of_hostile_features_raises_only_library_errors(

@@ -57,6 +57,7 @@ def test_result_is_a_subset_in_input_order(dets: list[Detection], iou: float, aw
     assert merge_detections(dets, iou_threshold=iou, class_aware=aware) == [dets[i] for i in keep]
 
 
+@pytest.mark.slow
 @examples(60)
 @given(dets_lists, thresholds, st.sampled_from([None, 5.0, 20.0]))
 def test_no_two_kept_same_label_boxes_overlap_above_threshold(

@@ -133,6 +133,7 @@ def _build(annotations: Path, slides: Path, out: Path, *labels: str) -> None:
     assert main(args) == 0
 
 
+@pytest.mark.slow
 def test_build_from_geojson_equals_build_from_sliderunner(
     sources: tuple[Path, Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -151,6 +152,7 @@ def test_build_from_geojson_equals_build_from_sliderunner(
     )
 
 
+@pytest.mark.slow
 def test_an_unknown_class_name_is_one_clear_line(
     sources: tuple[Path, Path, Path, Path], tmp_path: Path
 ) -> None:
@@ -167,6 +169,7 @@ def test_an_unknown_class_name_is_one_clear_line(
     assert "'mitotic figure'" in line
 
 
+@pytest.mark.slow
 def test_info_of_a_geojson_file(sources: tuple[Path, Path, Path, Path]) -> None:
     _, geojson, _, _ = sources
     proc = subprocess.run(
@@ -181,6 +184,7 @@ def test_info_of_a_geojson_file(sources: tuple[Path, Path, Path, Path]) -> None:
     assert info["annotations"]["by_kind"]["SPOT"] == 4
 
 
+@pytest.mark.slow
 def test_evaluate_detections_takes_geojson_truth(
     sources: tuple[Path, Path, Path, Path], tmp_path: Path
 ) -> None:

@@ -120,6 +120,7 @@ def test_bad_cap_is_refused(small: tuple[Path, Path], bad: object) -> None:
         _plan(small, bad)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_capped_build_validates_and_is_independent_of_workers(
     small: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -147,6 +148,7 @@ def test_capped_build_validates_and_is_independent_of_workers(
     assert Code.WSI2REK_TOO_MANY_TEST_IMAGES_PER_LABEL in {e.code for e in flagged.errors}
 
 
+@pytest.mark.slow
 def test_default_cap_is_the_service_quota_of_1000(tmp_path: Path) -> None:
     """1,100 mitotic figures on the test slide: the default plan keeps 1,000 of them."""
     slides = tmp_path / "slides"
@@ -170,6 +172,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_build_option(small: tuple[Path, Path], tmp_path: Path) -> None:
     db, slides = small
     base = ["build", "--db", str(db), "--slides", str(slides), "--label", "mitotic figure=2",

@@ -227,6 +227,7 @@ def test_drawn_windows_hold_the_target_inside_the_slide(
     assert classify(target, window, margin, bounds) is Placement.INSIDE
 
 
+@pytest.mark.slow
 @examples(150)
 @given(
     low=st.floats(0, 2000),
@@ -263,6 +264,7 @@ object_boxes = st.builds(
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @examples(150)
 @given(
     boxes=st.lists(object_boxes, max_size=30),

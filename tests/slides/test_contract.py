@@ -220,6 +220,7 @@ def test_pickle_keeps_only_the_path(case: SlideCase) -> None:
     clone.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["svs", "png"])  # spawning is slow: one per backend
 def test_process_pool_worker_reads_the_same_pixels(
     slide_cases: dict[str, SlideCase], name: str

@@ -58,6 +58,7 @@ def test_generic_tiff_has_cm_resolution_and_reduced_levels(tmp_path: Path) -> No
         assert pages[0].tags["ResolutionUnit"].value == tifffile.RESUNIT.CENTIMETER
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_pixels(tmp_path: Path) -> None:
     a = make_slide(tmp_path / "a.svs", 1500, 1100, seed=7, cells=[(100, 100)])
     b = make_slide(tmp_path / "b.svs", 1500, 1100, seed=7, cells=[(100, 100)])
@@ -75,7 +76,8 @@ def test_points_and_tuples_paint_the_same(tmp_path: Path) -> None:
     np.testing.assert_array_equal(_pixels(a), _pixels(b))
 
 
-# each example writes a file: no shrinking phase, a failure is reported as found
+# each example writes a file: a small budget
+@pytest.mark.slow
 @examples(25)
 @given(
     cx=st.floats(-20, 140, allow_nan=False),
