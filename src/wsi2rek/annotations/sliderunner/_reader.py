@@ -533,19 +533,10 @@ class SlideRunnerDB:
         """
         return self._read(slide, include_deleted, kinds=kinds, labels=labels, stacklevel=3)
 
-    def _read(
-        self,
-        slide: int | str | os.PathLike[str] | SlideRecord | None,
-        include_deleted: bool,
-        *,
-        kinds: Iterable[AnnotationKind] | None,
-        labels: Iterable[int | None] | None,
-        stacklevel: int,
-    ) -> AnnotationRead:
-        wanted_kinds = None if kinds is None else frozenset(_as_kind(k) for k in kinds)
-        wanted_labels = None if labels is None else frozenset(labels)
-        slide_uid = None if slide is None else self.slide(slide).uid
-
+    def _rows(
+        self, slide_uid: int | None, include_deleted: bool
+    ) -> tuple[list[Any], list[Any], list[Any]]:
+        """The annotation, coordinate and vote rows of one slide (or all): three queries."""
         a, co, lb = "Annotations", "Annotations_coordinates", "Annotations_label"
         c = self._col
         where: list[str] = []
@@ -580,6 +571,22 @@ class SlideRunnerDB:
             f"FROM {self._table(lb)}{label_where} ORDER BY {c(lb, 'uid')}",
             params,
         )
+        return anno_rows, coord_rows, label_rows
+
+    def _read(
+        self,
+        slide: int | str | os.PathLike[str] | SlideRecord | None,
+        include_deleted: bool,
+        *,
+        kinds: Iterable[AnnotationKind] | None,
+        labels: Iterable[int | None] | None,
+        stacklevel: int,
+    ) -> AnnotationRead:
+        wanted_kinds = None if kinds is None else frozenset(_as_kind(k) for k in kinds)
+        wanted_labels = None if labels is None else frozenset(labels)
+        slide_uid = None if slide is None else self.slide(slide).uid
+
+        anno_rows, coord_rows, label_rows = self._rows(slide_uid, include_deleted)
 
         coords: defaultdict[int, list[tuple[Any, Any]]] = defaultdict(list)
         for anno_id, x, y in coord_rows:
