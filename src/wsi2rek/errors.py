@@ -290,8 +290,9 @@ class AwsError(Wsi2RekError, RuntimeError):
         operation: str | None = None,
         resource: str | None = None,
         code: str | None = None,
+        parameter: str | tuple[str, ...] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, parameter=parameter)
         self.operation = operation
         self.resource = resource
         self.code = code

@@ -12,15 +12,18 @@ from __future__ import annotations
 import argparse
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.guarantees._cli import assert_one_line_error, run_wsi2rek
 from tests.guarantees.conftest import build_args
+from wsi2rek.aws import make_rekognition_client
 from wsi2rek.cli import build_parser
 from wsi2rek.cli._common import cli_message
 from wsi2rek.dataset import build_dataset, export_coco, write_previews
 from wsi2rek.errors import (
+    AwsError,
     DatasetError,
     DatasetMismatchError,
     DetectionCacheError,
@@ -220,3 +223,64 @@ def test_detections_database_that_exists(inputs: tuple[Path, Path], tmp_path: Pa
         cwd=tmp_path,
     )
     assert_one_line_error(result, "detect-slide", "pass --overwrite")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "library", "cli"),
+    [
+        ("--tile", "8", "tile=8 is below the smallest tile side", "--tile 8 is below"),
+        ("--tps", "0", "max_tps must be a positive number", "--tps must be a positive number"),
+    ],
+)
+def test_detect_slide_options(
+    inputs: tuple[Path, Path], tmp_path: Path, flag: str, value: str, *, library: str, cli: str
+) -> None:
+    slide = inputs[1] / "one.svs"
+    parameter = {"--tile": "tile", "--tps": "max_tps"}[flag]
+    kwargs: dict[str, Any] = {parameter: float(value) if flag == "--tps" else int(value)}
+    with pytest.raises(Wsi2RekError, match=library) as info:
+        detect_slide(slide, lambda image: [], **kwargs)
+    assert info.value.parameters == (parameter,)
+    out = tmp_path / "d.json"
+    result = run_wsi2rek(
+        "detect-slide", slide, "--demo-detector", "--out", out, flag, value, cwd=tmp_path
+    )
+    assert_one_line_error(result, "detect-slide", cli)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "library", "cli"),
+    [
+        ("--margin", "-1", "margin=-1 is negative", "--margin -1 is negative"),
+        ("--patch-size", "10", "patch_size must be in", "--patch-size must be in"),
+        (
+            "--per-slide",
+            "0",
+            "per_slide must be a positive int",
+            "--per-slide must be a positive int",
+        ),
+    ],
+)
+def test_sampler_options(
+    inputs: tuple[Path, Path], tmp_path: Path, flag: str, value: str, *, library: str, cli: str
+) -> None:
+    parameter = flag.removeprefix("--").replace("-", "_")
+    kwargs: dict[str, Any] = {"patch_size": 256, parameter: int(value)}
+    with pytest.raises(SamplingError, match=library):
+        ObjectSampler(**kwargs)
+    result = run_wsi2rek(*build_args(inputs, tmp_path / "ds", flag, value), cwd=tmp_path)
+    assert_one_line_error(result, "build", cli)
+
+
+def test_no_aws_region(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE", "WSI2REK_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    with pytest.raises(AwsError, match=r"pass region_name=REGION, or set AWS_DEFAULT_REGION"):
+        make_rekognition_client()
+    result = run_wsi2rek(
+        "train", "--project", "p", "--version-name", "v", "--dataset", "s3://b/p/",
+        "--output", "s3://b/o/", cwd=tmp_path,
+    )  # fmt: skip
+    assert_one_line_error(result, "train", "pass --region REGION, or set AWS_DEFAULT_REGION")

@@ -282,7 +282,7 @@ def test_boxes_overshooting_the_tile_are_clipped(cell_slide: Path) -> None:
     ("kwargs", "error", "match"),
     [
         ({"tile": 512, "overlap": 512}, RegionError, "overlap"),
-        ({"tile": 8}, RegionError, "at least 16"),
+        ({"tile": 8}, RegionError, "smallest tile side, 16 px"),
         ({"level": 9}, RegionError, "level 9"),
         ({"workers": 0}, DetectionError, "workers"),
         ({"max_tps": 0}, DetectionError, "max_tps"),

@@ -52,8 +52,8 @@ def _config(max_attempts: int, retry_mode: RetryMode) -> botocore.config.Config:
 
 
 _NO_REGION = (
-    "no AWS region is configured for {service}: pass --region REGION (CLI) or "
-    "region_name=... (Python), or set AWS_DEFAULT_REGION, or run "
+    "no AWS region is configured for {service}: pass region_name=REGION, or set "
+    "AWS_DEFAULT_REGION, or run "
     "`aws configure set region us-east-1`"
 )
 
@@ -103,7 +103,10 @@ def _client(
         )
     except botocore.exceptions.NoRegionError as exc:
         raise AwsError(
-            _NO_REGION.format(service=service), operation="CreateClient", code="NoRegion"
+            _NO_REGION.format(service=service),
+            operation="CreateClient",
+            code="NoRegion",
+            parameter="region_name",
         ) from exc
 
 

@@ -36,6 +36,7 @@ def _add_endpoint_flags(parser: argparse.ArgumentParser, *, rekognition: bool) -
     )
     parser.add_argument(
         "--region",
+        dest="region_name",
         default=None,
         help="AWS region (default: the model ARN's region, else boto3's resolution)",
     )
@@ -196,7 +197,7 @@ def _upload(args: argparse.Namespace) -> int:
     if args.profile is not None:  # otherwise the uploader makes its own, tuned client
         client = make_s3_client(
             endpoint_url=args.endpoint_url,
-            region_name=args.region,
+            region_name=args.region_name,
             session=_session(args),
             max_pool_connections=max(10, args.workers + 2),
         )
@@ -205,7 +206,7 @@ def _upload(args: argparse.Namespace) -> int:
         prefix,
         client=client,
         endpoint_url=args.endpoint_url,
-        region_name=args.region,
+        region_name=args.region_name,
         workers=args.workers,
         sse=args.sse,
         kms_key_id=args.kms_key_id,
@@ -263,7 +264,7 @@ def _clients(
         region_from_arn,
     )
 
-    region = args.region or region_from_arn(arn)
+    region = args.region_name or region_from_arn(arn)
     # One session: the second client reuses its loaded endpoint and service data.
     session = _session(args)
     rek = make_rekognition_client(

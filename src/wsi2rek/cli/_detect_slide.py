@@ -40,7 +40,12 @@ def register(subparsers: Any) -> None:
     )
     aws = p.add_argument_group("AWS (with --model)")
     aws.add_argument("--profile", default=None, help="AWS profile of ~/.aws/config to use")
-    aws.add_argument("--region", default=None, help="AWS region (default: the model ARN's region)")
+    aws.add_argument(
+        "--region",
+        dest="region_name",
+        default=None,
+        help="AWS region (default: the model ARN's region)",
+    )
     aws.add_argument("--endpoint-url", default=None, help="Rekognition endpoint (default: AWS)")
     which.add_argument(
         "--demo-detector",
@@ -53,7 +58,9 @@ def register(subparsers: Any) -> None:
         "--overlap", type=int, default=128, help="tile overlap in px, > object size (default 128)"
     )
     p.add_argument("--level", type=int, default=0, help="pyramid level to run on (default 0)")
-    p.add_argument("--tps", type=float, default=None, help="max detector calls per second")
+    p.add_argument(
+        "--tps", dest="max_tps", type=float, default=None, help="max detector calls per second"
+    )
     p.add_argument(
         "--workers", type=int, default=4, help="threads calling the detector (default 4)"
     )
@@ -62,7 +69,10 @@ def register(subparsers: Any) -> None:
         "--roi", default=None, metavar="X,Y,W,H", help="level-0 region to run on (default: all)"
     )
     p.add_argument(
-        "--all-tiles", action="store_true", help="run tiles without tissue too (no tissue mask)"
+        "--all-tiles",
+        dest="tissue_only",
+        action="store_false",
+        help="run tiles without tissue too (no tissue mask)",
     )
     p.add_argument("--cache", type=Path, default=None, help="JSON-lines cache to resume from")
     p.add_argument(
@@ -165,7 +175,7 @@ def _load_detector(args: argparse.Namespace) -> Any:
                 raise DetectionError(f"--profile {args.profile}: {exc}") from exc
             client = make_rekognition_client(
                 endpoint_url=args.endpoint_url,
-                region_name=args.region,
+                region_name=args.region_name,
                 session=session,
                 arn=args.model,
             )
@@ -174,7 +184,7 @@ def _load_detector(args: argparse.Namespace) -> Any:
                 args.model,
                 client=client,
                 endpoint_url=args.endpoint_url,
-                region_name=args.region,
+                region_name=args.region_name,
             )
         except ValueError as exc:  # a malformed ARN, checked locally
             raise DetectionError(f"--model: {exc}") from exc
@@ -244,10 +254,10 @@ def _detect(args: argparse.Namespace) -> int:
             tile=args.tile,
             overlap=args.overlap,
             level=args.level,
-            tissue_only=not args.all_tiles,
+            tissue_only=args.tissue_only,
             roi=_parse_roi(args.roi),
             workers=args.workers,
-            max_tps=args.tps,
+            max_tps=args.max_tps,
             min_confidence=args.min_confidence,
             cache=args.cache,
             on_error=args.on_error,

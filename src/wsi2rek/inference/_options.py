@@ -66,7 +66,9 @@ class DetectOptions:
 
     def __attrs_post_init__(self) -> None:
         if self.tile < 16:
-            raise RegionError(f"tile must be at least 16 px, got {self.tile}")
+            raise RegionError(
+                f"tile={self.tile} is below the smallest tile side, 16 px", parameter="tile"
+            )
         if not 0 <= self.overlap < self.tile:
             raise RegionError(
                 f"overlap must be >= 0 and smaller than the tile ({self.tile} px), got "

@@ -432,6 +432,7 @@ def _tile_error(source: SlideSource, t: Tile, exc: Exception) -> Exception:
         f"height) {t.window}: {type(exc).__name__}: {exc}. Tiles done so far are kept in the "
         "cache (when one is given); rerun to resume, or pass on_error='skip'",
         tile=t.window,
+        parameter="on_error",
     )
 
 

@@ -46,22 +46,30 @@ MAX_PATCH_SIZE = QUOTA.max_image_side
 
 def check_patch_size(instance: object, _attribute: object, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SamplingError(f"{type(instance).__name__}: patch_size must be an int, got {value!r}")
+        raise SamplingError(
+            f"{type(instance).__name__}: patch_size must be an int, got {value!r}",
+            parameter="patch_size",
+        )
     if not MIN_PATCH_SIZE <= value <= MAX_PATCH_SIZE:
         raise SamplingError(
             f"{type(instance).__name__}: patch_size must be in {MIN_PATCH_SIZE}..{MAX_PATCH_SIZE} "
-            f"px (Rekognition's image size limits), got {value}"
+            f"px (Rekognition's image size limits), got {value}",
+            parameter="patch_size",
         )
 
 
 def check_margin(instance: Any, _attribute: object, value: int) -> None:
     if value < 0:
-        raise SamplingError(f"{type(instance).__name__}: margin must be >= 0 px, got {value}")
+        raise SamplingError(
+            f"{type(instance).__name__}: margin={value} is negative; it must be >= 0 px",
+            parameter="margin",
+        )
     if 2 * value >= instance.patch_size:
         raise SamplingError(
             f"{type(instance).__name__}: a margin of {value} px on each side leaves no room in a "
             f"{instance.patch_size} px patch (need 2 * margin < patch_size); lower the margin "
-            "or raise patch_size"
+            "or raise patch_size",
+            parameter=("patch_size",),
         )
 
 
@@ -69,7 +77,8 @@ def check_positive_or_none(instance: object, attribute: attrs.Attribute[Any], va
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise SamplingError(
             f"{type(instance).__name__}: {attribute.name} must be a positive int or None, "
-            f"got {value!r}"
+            f"got {value!r}",
+            parameter=attribute.name,
         )
 
 
