@@ -25,7 +25,7 @@ def test_defaults_are_detect_slides_defaults() -> None:
 
 def test_a_bad_option_is_refused_before_the_slide_is_opened(tmp_path: Path) -> None:
     missing = tmp_path / "missing.svs"
-    with pytest.raises(RegionError, match="tile must be at least 16"):
+    with pytest.raises(RegionError, match="tile=8 is below the smallest tile side, 16 px"):
         detect_slide(missing, BlobDetector(), tile=8)
     with pytest.raises(SlideNotFoundError):  # good options: now the slide is the problem
         detect_slide(missing, BlobDetector())
