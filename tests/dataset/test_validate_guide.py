@@ -272,7 +272,7 @@ def test_hostile_line_through_manifest_read(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.slow  # 10 s of reading NUL bytes; mutation runs deselect it (-m "not slow")
+@pytest.mark.slow  # 10 s of reading NUL bytes; mutation runs deselect it (pyproject)
 def test_two_gigabyte_line_is_never_read_whole(tmp_path: Path) -> None:
     """A sparse file: one 'line' of 2 GiB of NUL bytes, then a good line. Reading it whole
     would need 2 GiB; the validator skips it in chunks and reports it as too long."""
