@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import enum
 import re
+from datetime import UTC, datetime
 from typing import Literal
 
 import attrs
 
 __all__ = [
     "CODES",
+    "CREATION_DATE_FORMAT",
     "DETECT_MAX_IMAGE_BYTES",
     "GUIDE_URL",
     "MODEL_ARN",
@@ -50,6 +52,7 @@ __all__ = [
     "Quota",
     "QuotaInfo",
     "box_survives_rescale",
+    "creation_date",
     "parse_model_arn",
     "training_scale",
 ]
@@ -266,6 +269,31 @@ def box_survives_rescale(
     scale = training_scale(width, height, quota)
     limit = quota.min_box_side_after_rescale
     return box_width * scale > limit and box_height * scale > limit
+
+
+# --- manifest fields --------------------------------------------------------------------
+
+#: ``strftime`` format of a manifest's ``creation-date``. The object-detection manifest
+#: page defines the field as "(Required) The Coordinated Universal Time (UTC) date and time
+#: that the label was created", and the guide's examples write it without a zone and with
+#: microseconds, e.g. ``"2018-10-18T22:18:13.527256"`` (COCO transform page,
+#: ``md-transform-coco.html``, which also says Custom Labels "expects the format of
+#: creation-date to be Y-M-DTH:M:S").
+CREATION_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
+
+
+def creation_date(moment: datetime) -> str:
+    """``moment`` as a manifest ``creation-date``: UTC, no zone suffix, microseconds.
+
+    A naive ``moment`` is taken as UTC already; an aware one is converted.
+
+    Example:
+        >>> creation_date(datetime(2018, 10, 18, 22, 18, 13, 527256))
+        '2018-10-18T22:18:13.527256'
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.strftime(CREATION_DATE_FORMAT)
 
 
 # --- ARNs -------------------------------------------------------------------------------

@@ -135,9 +135,14 @@ def _build(annotations: Path, slides: Path, out: Path, *labels: str) -> None:
 
 @pytest.mark.slow
 def test_build_from_geojson_equals_build_from_sliderunner(
-    sources: tuple[Path, Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sources: tuple[Path, Path, Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     slides, geojson, db, _ = sources
+    # both plans stamp the same creation-date, as two reproducible builds would
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     _build(
         geojson, slides, tmp_path / "q", "mitotic figure=Mitotic Figure", "look-alike=look-alike"
     )

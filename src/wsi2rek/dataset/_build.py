@@ -36,7 +36,7 @@ from wsi2rek._atomic import atomic_write_text
 from wsi2rek._json import dumps
 from wsi2rek._mainguard import check_main_guard
 from wsi2rek.dataset._encode import ImageOptions
-from wsi2rek.dataset._folder import build_key, existing_images, prepare_folder
+from wsi2rek.dataset._folder import existing_images, prepare_folder, stamp_build
 from wsi2rek.dataset._manifest import (
     DEFAULT_ATTRIBUTE,
     DEFAULT_CREATION_DATE,
@@ -200,15 +200,6 @@ def _check_training_split(patches: Sequence[PatchSpec], out: str | Path) -> None
             "--test-slides, or drop the labels from the label map",
             path=out,
         )
-
-
-def _creation_date(plan: PatchPlan, given: str | datetime | None) -> str:
-    if isinstance(given, datetime):
-        return given.isoformat(timespec="microseconds")
-    if given is not None:
-        return given
-    value = plan.params.get("creation_date")
-    return str(value) if value is not None else DEFAULT_CREATION_DATE
 
 
 def _versions() -> dict[str, str | None]:
@@ -486,9 +477,14 @@ def build_dataset(
             counted in patches (the images already on disk are not part of it).
         attribute: Label attribute name in the manifests.
         job_name: ``job-name`` of every manifest line.
-        creation_date: ``creation-date`` of every manifest line. Default: the plan's
-            ``params["creation_date"]`` if any, else the fixed ``2000-01-01T00:00:00.000000``
-            so that manifests are reproducible.
+        creation_date: ``creation-date`` of every manifest line (a ``datetime`` is
+            written in UTC as ``2018-10-18T22:18:13.527256``). Default: the plan's
+            ``params["creation_date"]``, the time :func:`~wsi2rek.sampling.plan_dataset`
+            made it (or ``SOURCE_DATE_EPOCH``); the fixed ``2000-01-01T00:00:00.000000``
+            for a plan without one (saved by an older wsi2rek, or made by hand). Resuming
+            ``out`` with a new plan that differs only in the time it was made (the command
+            line plans again on every run) keeps the first plan's date, unless the date
+            came from ``SOURCE_DATE_EPOCH`` or ``overwrite`` is set.
         preview: Also write ``preview/<slide stem>.png`` for each slide.
         overwrite: Replace a dataset built from a different plan or with other options
             (otherwise :class:`~wsi2rek.errors.DatasetMismatchError`). Only the files
@@ -540,24 +536,23 @@ def build_dataset(
     patches, dupes = _dedupe(plan.patches)
     _check_plan(plan, patches, QUOTA)
     _check_training_split(patches, out)
-    date = _creation_date(plan, creation_date)
     fingerprint = plan.fingerprint()
     from wsi2rek.slides import slide_identity  # noqa: PLC0415  (imports OpenSlide)
 
     identities = {
         name: slide_identity(plan.slide_paths[name]) for name in sorted({p.slide for p in patches})
     }
-    key = build_key(
-        fingerprint,
-        options,
-        {
-            "attribute": attribute,
-            "job_name": job_name,
-            "creation_date": date,
-            "slide_identities": identities,
-        },
-    )
+    meta = {"attribute": attribute, "job_name": job_name, "slide_identities": identities}
     root = Path(out)
+    plan, date, key = stamp_build(
+        plan,
+        root,
+        creation_date,
+        overwrite=overwrite,
+        fingerprint=fingerprint,
+        options=options,
+        meta=meta,
+    )
     prepare_folder(root, key, overwrite=overwrite, params=plan.params)
     root.mkdir(parents=True, exist_ok=True)
     info: dict[str, Any] = {"format": DATASET_FORMAT, "status": "building", "build": key}

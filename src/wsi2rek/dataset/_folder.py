@@ -6,14 +6,23 @@ import contextlib
 import json
 import os
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from wsi2rek._atomic import is_temporary_name
 from wsi2rek.dataset._encode import ImageOptions
+from wsi2rek.dataset._manifest import DEFAULT_CREATION_DATE
 from wsi2rek.errors import DatasetError, DatasetMismatchError, SamplingError
+from wsi2rek.rekognition import creation_date
+from wsi2rek.sampling import TIME_PARAMS
 
-__all__ = ["build_key", "existing_images", "prepare_folder"]
+if TYPE_CHECKING:
+    from wsi2rek.sampling import PatchPlan
+
+__all__ = ["build_key", "existing_images", "prepare_folder", "resumed_params", "stamp_build"]
 
 #: Files at the top of a dataset folder that a build writes (``plan.json`` and
 #: ``dataset.json`` too, removed last), and the ``*.s3.manifest`` files the AWS uploader
@@ -206,11 +215,50 @@ def prepare_folder(
         )
 
 
+def resumed_params(
+    out: Path, key: Mapping[str, Any], params: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """``params`` with the time of the plan ``out`` was built from, to resume that build.
+
+    A plan's ``creation_date`` is the time it was made, so the command line, which plans
+    again on every run, would otherwise never resume its own interrupted build. When
+    ``out`` holds a dataset whose build ``key`` differs from this one only in
+    ``creation_date``, the stored ``plan.json``'s time fields replace those of ``params``
+    (none for a plan saved before plans were stamped, which then keeps the old fixed
+    date), so the resumed dataset is byte-identical to an uninterrupted build of the first
+    plan. None when there is nothing to resume or the dates differ for another reason
+    (a ``creation_date`` given to that build): :func:`prepare_folder` then refuses.
+    """
+    try:
+        info = _read_info(out) if out.is_dir() else None
+    except DatasetMismatchError:
+        return None  # prepare_folder says why
+    old = info.get("build") if info is not None else None
+    if not isinstance(old, dict) or "creation_date" not in old:
+        return None
+    if old["creation_date"] == key.get("creation_date"):
+        return None
+    if any(old.get(k) != key.get(k) for k in set(old) | set(key) if k != "creation_date"):
+        return None
+    try:
+        stored = json.loads((out / "plan.json").read_text(encoding="utf-8"))["params"]
+        stamp = {k: stored[k] for k in TIME_PARAMS if k in stored}
+    except (OSError, ValueError, KeyError, TypeError):
+        # killed between dataset.json and plan.json: the key's date is all there is
+        stamp = {"creation_date": old["creation_date"], "creation_date_source": "clock"}
+    resumed = {k: v for k, v in params.items() if k not in TIME_PARAMS} | stamp
+    # the date build_dataset derives from these params (the fixed one for unstamped plans)
+    date = resumed.get("creation_date", DEFAULT_CREATION_DATE)
+    return resumed if date == old["creation_date"] else None
+
+
 def _params_change(old: Any, new: Mapping[str, Any]) -> str:
     """Which planning parameters differ between a stored dataset.json and a new plan."""
     if not isinstance(old, dict):  # an interrupted build records its parameters only at the end
         return "the previous build did not finish, so its planning parameters are not recorded"
-    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    changed = sorted(
+        k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in TIME_PARAMS
+    )
     if not changed:
         return (
             "the planning parameters are the same, so the patches differ: another database, "
@@ -234,3 +282,38 @@ def existing_images(out: Path, splits: Iterable[str]) -> set[str]:
                 elif entry.is_file():
                     found.add(f"images/{split}/{entry.name}")
     return found
+
+
+def _creation_date(plan: PatchPlan, given: str | datetime | None) -> str:
+    if isinstance(given, datetime):
+        return creation_date(given)
+    if given is not None:
+        return given
+    value = plan.params.get("creation_date")
+    return str(value) if value is not None else DEFAULT_CREATION_DATE
+
+
+def stamp_build(
+    plan: PatchPlan,
+    root: Path,
+    given: str | datetime | None,
+    *,
+    overwrite: bool,
+    fingerprint: str,
+    options: ImageOptions,
+    meta: Mapping[str, Any],
+) -> tuple[PatchPlan, str, dict[str, Any]]:
+    """The plan, ``creation-date`` and build key to build with.
+
+    A plan stamped by the clock that only differs in its time from the one ``root`` was
+    built from takes that plan's time (see :func:`resumed_params`).
+    """
+    date = _creation_date(plan, given)
+    key = build_key(fingerprint, options, {**meta, "creation_date": date})
+    if given is None and not overwrite and plan.params.get("creation_date_source") == "clock":
+        resumed = resumed_params(root, key, plan.params)
+        if resumed is not None:
+            plan = attrs.evolve(plan, params=resumed)
+            date = _creation_date(plan, None)
+            key = build_key(fingerprint, options, {**meta, "creation_date": date})
+    return plan, date, key

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from wsi2rek.sampling._object import ObjectSampler
     from wsi2rek.sampling._plan import (
         SPLITS,
+        TIME_PARAMS,
         LabeledBox,
         PatchPlan,
         PatchSpec,
@@ -65,6 +66,7 @@ __all__ = [
     "REKOGNITION_MAX_BOXES",
     "REKOGNITION_TRAINING_LONG_SIDE",
     "SPLITS",
+    "TIME_PARAMS",
     "AnnotationObjects",
     "BackgroundSampler",
     "BoxIndex",
@@ -119,6 +121,7 @@ __getattr__, __dir__ = lazy_exports(
         "Roi": "wsi2rek.sampling._common",
         "SPLITS": "wsi2rek.sampling._plan",
         "Sampler": "wsi2rek.sampling._protocol",
+        "TIME_PARAMS": "wsi2rek.sampling._plan",
         "Skip": "wsi2rek.sampling._plan",
         "SkipReason": "wsi2rek.sampling._plan",
         "SlideInput": "wsi2rek.sampling._common",

@@ -27,6 +27,7 @@ _PATHS_KEY = "slide_paths_relative_to"
 
 __all__ = [
     "SPLITS",
+    "TIME_PARAMS",
     "LabeledBox",
     "PatchPlan",
     "PatchSpec",
@@ -39,6 +40,10 @@ __all__ = [
 
 Split = Literal["train", "test"]
 SPLITS: tuple[Split, ...] = ("train", "test")
+#: The keys of ``PatchPlan.params`` that say when the plan was made (the manifests'
+#: ``creation-date``) rather than what it samples; :meth:`PatchPlan.fingerprint` leaves
+#: them out. Plans saved before wsi2rek stamped plans have neither key.
+TIME_PARAMS = ("creation_date", "creation_date_source")
 
 
 def _split(value: str) -> Split:
@@ -291,11 +296,17 @@ class PatchPlan:
         )
 
     def fingerprint(self) -> str:
-        """SHA-256 of the parameters, labels and patches (not of slide locations)."""
+        """SHA-256 of the parameters, labels and patches (not of slide locations).
+
+        The time the plan was made (``params["creation_date"]`` and
+        ``params["creation_date_source"]``) is left out: two plans of the same inputs
+        made at different times sample the same patches. A build records the
+        ``creation-date`` it writes next to the fingerprint instead.
+        """
         canonical = dumps(
             {
                 "labels": list(self.labels),
-                "params": dict(self.params),
+                "params": {k: v for k, v in self.params.items() if k not in TIME_PARAMS},
                 "patches": [p.to_dict() for p in self.patches],
             },
             what="the plan fingerprint",

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from wsi2rek._reproducible import plan_time
 from wsi2rek.annotations import (
     DEFAULT_SPOT_RADIUS_PX,
     Annotation,
@@ -28,7 +29,7 @@ from wsi2rek.annotations import (
 )
 from wsi2rek.errors import SamplingError, SkippedAnnotationWarning, Wsi2RekError
 from wsi2rek.labels import LabelMap
-from wsi2rek.rekognition import QUOTA
+from wsi2rek.rekognition import QUOTA, creation_date
 from wsi2rek.sampling._annotations import annotation_objects
 from wsi2rek.sampling._background import BackgroundSampler
 from wsi2rek.sampling._common import SlideInput, SlideResult
@@ -254,7 +255,13 @@ def plan_dataset(
 
     Planning never reads pixels, except each slide's thumbnail when a tissue mask is
     needed (``GridSampler``/``BackgroundSampler`` with ``min_tissue > 0``). The same
-    inputs and ``seed`` give the same plan, whatever the order of the slides or mapping.
+    inputs and ``seed`` give the same plan, whatever the order of the slides or mapping,
+    except for the time it was made: ``params["creation_date"]`` is the UTC time of the
+    call (or ``SOURCE_DATE_EPOCH`` when that environment variable is set, for
+    reproducible builds), the ``creation-date`` every manifest line of the dataset gets.
+    It is fixed in the plan, so resuming a build or changing the number of workers keeps
+    the dataset byte-identical; :meth:`~wsi2rek.sampling.PatchPlan.fingerprint` leaves it
+    out.
 
     Example:
         >>> plan = plan_dataset(  # doctest: +SKIP
@@ -300,8 +307,10 @@ def plan_dataset(
 
     Returns:
         The plan: patches ordered by split (train, test), slide name, then window top and
-        left; ``params`` with every option, the split, and counts (patches and boxes per
-        split and label, ignored classes, dropped objects, skips by reason);
+        left; ``params`` with every option, the split, counts (patches and boxes per
+        split and label, ignored classes, dropped objects, skips by reason), and
+        ``creation_date`` (``"2018-10-18T22:18:13.527256"``) with
+        ``creation_date_source`` (``"clock"`` or ``"SOURCE_DATE_EPOCH"``);
         ``skipped``; and ``objects`` (every labelled object of each planned slide).
 
     Raises:
@@ -311,22 +320,24 @@ def plan_dataset(
             outside the label map, ...), a slide without MPP with ``spot_radius_um``, or
             an explicitly named slide whose file is missing or unreadable.
         ParameterError: for a ``max_test_images_per_label`` that is not a positive int
-            or None.
+            or None, or a ``SOURCE_DATE_EPOCH`` that is not whole seconds since 1970.
     """
     max_test_images_per_label = check_test_cap(max_test_images_per_label)
+    moment, source = plan_time()  # before any work: a bad SOURCE_DATE_EPOCH fails first
+    stamp = {"creation_date": creation_date(moment), "creation_date_source": source}
     if not isinstance(db, str | os.PathLike):
         return _plan(
             db, slides, labels, sampler=sampler, background=background,
             test_slides=test_slides, test_fraction=test_fraction,
             spot_radius_px=spot_radius_px, spot_radius_um=spot_radius_um,
-            seed=seed, slides_in=slides_in, test_cap=max_test_images_per_label,
+            seed=seed, slides_in=slides_in, test_cap=max_test_images_per_label, stamp=stamp,
         )  # fmt: skip
     with open_annotations(db) as opened:
         return _plan(
             opened, slides, labels, sampler=sampler, background=background,
             test_slides=test_slides, test_fraction=test_fraction,
             spot_radius_px=spot_radius_px, spot_radius_um=spot_radius_um,
-            seed=seed, slides_in=slides_in, test_cap=max_test_images_per_label,
+            seed=seed, slides_in=slides_in, test_cap=max_test_images_per_label, stamp=stamp,
         )  # fmt: skip
 
 
@@ -344,6 +355,7 @@ def _plan(
     seed: int,
     slides_in: Sequence[str] | None,
     test_cap: int | None,
+    stamp: Mapping[str, str],
 ) -> PatchPlan:
     label_map = LabelMap.coerce(labels)
     main = sampler if sampler is not None else ObjectSampler()
@@ -471,7 +483,7 @@ def _plan(
         patches=capped.kept,
         slide_paths={i.record.name: str(i.path) for i in infos},
         labels=label_map.labels,
-        params=params,
+        params={**params, **stamp},
         skipped=(*skipped, *capped.dropped),
         objects=objects,
     )
