@@ -164,6 +164,28 @@ def test_extract_entry_errors_from_lines_and_documents() -> None:
     assert len(extract_entry_errors(lines, limit=1)) == 1
 
 
+def test_extract_entry_errors_keeps_a_line_whose_label_holds_a_line_separator() -> None:
+    """JSON allows U+2028/U+2029/U+0085 raw in strings; str.splitlines would cut there.
+
+    Both lines of a validation manifest are kept; with ``splitlines`` the first one was cut
+    in two and its error silently lost (wsi2rek._jsonl: split on ``\\n`` only).
+    """
+    first = json.dumps(
+        {
+            "source-ref": "s3://b/a.png",
+            "bb-metadata": {"class-map": {"0": "odd\u2028name\x85"}, "errors": [{"code": "E1"}]},
+        },
+        ensure_ascii=False,
+    )
+    assert "\u2028" in first
+    second = json.dumps({"source-ref": "s3://b/b.png", "errors": [{"code": "E2"}]})
+    errors = extract_entry_errors(first + "\n" + second + "\n")
+    assert [(e.code, e.source_ref) for e in errors] == [
+        ("E1", "s3://b/a.png"),
+        ("E2", "s3://b/b.png"),
+    ]
+
+
 def test_parse_s3_uri() -> None:
     assert parse_s3_uri("s3://bkt/a/b.manifest") == ("bkt", "a/b.manifest")
     assert parse_s3_uri("s3://bkt") == ("bkt", "")

@@ -7,12 +7,12 @@ from validation manifests and ``ListDatasetEntries`` output.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
+from wsi2rek._jsonl import parse_line, split_lines
 from wsi2rek.errors import EntryError, ParameterError, TrainingFailedError
 
 __all__ = [
@@ -158,14 +158,15 @@ def extract_entry_errors(text: str, *, limit: int = 10) -> list[EntryError]:
         The first ``limit`` errors, in document order.
     """
     out: list[EntryError] = []
-    try:
-        _walk_errors(json.loads(text), None, out)
-    except json.JSONDecodeError:
-        for line in text.splitlines():
-            try:
-                _walk_errors(json.loads(line), None, out)
-            except json.JSONDecodeError:
-                continue
+    document, problem = parse_line(text)
+    if problem is None:
+        _walk_errors(document, None, out)
+    else:
+        # JSON lines, split on "\n" only: a label holding U+2028 stays on its line
+        for line in split_lines(text):
+            value, problem = parse_line(line)
+            if problem is None:
+                _walk_errors(value, None, out)
     return out[:limit]
 
 
