@@ -25,6 +25,13 @@ from tests.guarantees.conftest import build_args
 distributed = pytest.importorskip("distributed")
 
 
+@pytest.fixture(autouse=True)
+def _same_creation_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two separate builds are compared: both stamp the same creation-date, as reproducible
+    builds do (otherwise each plan carries the time it was made)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file's bytes under ``folder``, with dataset.json's ``built_at`` blanked."""
     out: dict[str, bytes] = {}

@@ -22,6 +22,13 @@ from tests.guarantees._cli import run_wsi2rek
 from tests.guarantees.conftest import build_args
 
 
+@pytest.fixture(autouse=True)
+def _same_creation_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two separate builds are compared: both stamp the same creation-date, as reproducible
+    builds do (otherwise each plan carries the time it was made)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file's bytes, with ``built_at`` and ``seconds`` of dataset.json blanked."""
     out: dict[str, bytes] = {}
