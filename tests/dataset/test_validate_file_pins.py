@@ -24,10 +24,12 @@ from typing import Any
 
 import attrs
 import pytest
+from PIL import Image
 
+from wsi2rek._jsonl import RawLine
 from wsi2rek.dataset import validate_dataset, validate_manifest
 from wsi2rek.dataset._linecheck import Issue
-from wsi2rek.dataset._validate import detect_attribute
+from wsi2rek.dataset._validate import detect_attribute, validate_lines
 from wsi2rek.errors import ManifestError
 from wsi2rek.rekognition import QUOTA, Code, Quota
 
@@ -563,3 +565,120 @@ def test_report_to_dict(tmp_path: Path) -> None:
         "code": "WSI2REK_DUPLICATE_SOURCE_REF",
         "message": report.errors[0].message,
     }
+
+
+# --- survivors of the _validate mutation run ------------------------------------------------
+
+
+def test_s3_keys_are_compared_as_written_not_as_paths(tmp_path: Path) -> None:
+    """S3 keys are strings: ``a//b.png`` and ``a/b.png`` are two objects, not a repeat."""
+    first, second = guide(1), guide(2)
+    first["source-ref"] = "s3://bucket/images//IMG_1.png"
+    second["source-ref"] = "s3://bucket/images/IMG_1.png"
+    assert validate_manifest(write(tmp_path, [first, second])).errors == ()
+
+
+def test_the_last_row_within_the_quota_is_checked(tmp_path: Path) -> None:
+    lines: list[Line | str] = [guide(1), guide(2), guide(3), guide(4), "[]"]
+    report = validate_manifest(write(tmp_path, lines), limits=quota(max_manifest_lines=5))
+    assert codes(report.errors) == [(5, Code.ERROR_INVALID_JSON_LINE)]
+
+
+def test_validate_lines_reports_a_size_over_the_quota() -> None:
+    """validate_lines (for callers that stream) checks the size it is given."""
+    raw = [RawLine(1, json.dumps(guide(1)))]
+    report, refs = validate_lines(
+        raw, attribute="bounding-box", size_bytes=QUOTA.max_manifest_bytes + 1, base_dir=None
+    )
+    assert report.errors == (
+        Issue(
+            0,
+            Code.ERROR_MANIFEST_SIZE_TOO_LARGE,
+            f"the manifest is {QUOTA.max_manifest_bytes + 1} bytes; at most "
+            f"{QUOTA.max_manifest_bytes} (sample fewer patches or split the dataset)",
+        ),
+    )
+    assert refs == {"s3://bucket/images/IMG_1.png": 1}
+
+
+def test_validate_lines_is_a_training_manifest_not_split_by_default() -> None:
+    raw = [RawLine(1, json.dumps(guide(1)))]
+    report, _ = validate_lines(
+        raw,
+        attribute="bounding-box",
+        size_bytes=1,
+        base_dir=None,
+        limits=quota(max_test_images_per_label=0),
+    )
+    assert report.errors == ()
+
+
+def test_validate_lines_compares_local_paths_under_the_base_folder(tmp_path: Path) -> None:
+    """Without ref_root, local references are normalised under base_dir: ``./IMG_1.png``
+    repeats ``IMG_1.png``."""
+    Image.new("RGB", (640, 480)).save(tmp_path / "IMG_1.png")
+    first, second = guide(1), guide(2)
+    first["source-ref"], second["source-ref"] = "IMG_1.png", "./IMG_1.png"
+    raw = [RawLine(1, json.dumps(first)), RawLine(2, json.dumps(second))]
+    report, refs = validate_lines(raw, attribute="bounding-box", size_bytes=1, base_dir=tmp_path)
+    assert codes(report.errors)[0] == (2, Code.WSI2REK_DUPLICATE_SOURCE_REF)
+    assert refs == {str(tmp_path / "IMG_1.png"): 1}
+
+
+def test_a_metadata_key_is_never_the_attribute() -> None:
+    text = json.dumps({"a-metadata": {}, "a-metadata-metadata": {}, "b": {}, "b-metadata": {}})
+    assert detect_attribute([text]) == "b"
+
+
+def test_missing_manifest_error_names_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "nope.manifest"
+    with pytest.raises(ManifestError) as info:
+        validate_manifest(path)
+    assert str(info.value) == (
+        f"cannot read manifest {path}: No such file or directory; give the path of a "
+        "*.manifest file"
+    )
+    assert info.value.path == path
+
+
+def test_folder_error_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as info:
+        validate_manifest(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path} is not a regular file; give the path of a *.manifest file (or a "
+        "dataset folder)"
+    )
+    assert info.value.path == tmp_path
+
+
+def test_empty_dataset_folder(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as info:
+        validate_dataset(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path} has no train.manifest (found no manifest); give a dataset folder "
+        "written by `wsi2rek build`, or a manifest file"
+    )
+    assert info.value.path == tmp_path / "train.manifest"
+
+
+def test_training_images_are_not_opened_when_checking_a_test_manifest(tmp_path: Path) -> None:
+    """Only the test manifest's own images are checked; the training lines keep their
+    labels even when their local images are elsewhere."""
+    train_line = guide(1)
+    train_line["source-ref"] = "elsewhere/IMG_1.png"
+    train, test = _pair(tmp_path, [train_line, guide(9, ("a", "b"))], [guide(2)])
+    assert validate_manifest(test, train=train).errors == ()
+
+
+def test_dataset_folder_checks_the_test_manifests_images(tmp_path: Path) -> None:
+    local = guide(3)
+    local["source-ref"] = "IMG_3.png"
+    _pair(tmp_path, [guide(1), guide(2)], [local, guide(4), guide(5), guide(6), guide(7)])
+    report = validate_dataset(tmp_path).reports["test"]
+    assert codes(report.errors) == [(1, Code.ERROR_INVALID_IMAGE)]
+
+
+def test_dataset_folder_does_not_split_its_test_manifest(tmp_path: Path) -> None:
+    """distribute applies to a training set the service splits, never to test.manifest."""
+    _pair(tmp_path, [guide(1), guide(2)], [guide(3)])
+    assert validate_dataset(tmp_path).reports["test"].errors == ()
