@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -214,64 +214,81 @@ class _Run:
         )
 
     def _whole_file(self, size_bytes: int) -> list[Issue]:
-        q = self.quota
-        out: list[Issue] = []
-
-        def add(code: Code, message: str) -> None:
-            out.append(Issue(0, code, message))
-
+        """Line-0 issues, in order: file volume, labels and buckets, then the test side."""
         if self.lines == 0:
-            add(
-                Code.ERROR_EMPTY_MANIFEST,
-                "the manifest is empty; it needs one JSON line per image",
-            )
-            return out
+            return [
+                Issue(
+                    0,
+                    Code.ERROR_EMPTY_MANIFEST,
+                    "the manifest is empty; it needs one JSON line per image",
+                )
+            ]
+        return [*self._volume(size_bytes), *self._label_set(), *self._test_side()]
+
+    def _volume(self, size_bytes: int) -> Iterator[Issue]:
+        """The size and row quotas, and the share of invalid lines over the checked rows."""
+        q = self.quota
         if size_bytes > q.max_manifest_bytes:
-            add(
+            yield Issue(
+                0,
                 Code.ERROR_MANIFEST_SIZE_TOO_LARGE,
                 f"the manifest is {size_bytes} bytes; at most {q.max_manifest_bytes} (sample "
                 "fewer patches or split the dataset)",
             )
         if self.lines > q.max_manifest_lines:
-            add(
+            yield Issue(
+                0,
                 Code.ERROR_MANIFEST_ROWS_EXCEEDS_MAXIMUM,
                 f"the manifest has {self.lines} lines; at most {q.max_manifest_lines} (lines "
                 "past the quota were not checked; sample fewer patches)",
             )
         checked = min(self.lines, q.max_manifest_lines)
         if self.terminal / checked > q.max_invalid_fraction:
-            add(
+            yield Issue(
+                0,
                 Code.ERROR_TOO_MANY_RECORDS_IN_ERROR,
                 f"{self.terminal} of {checked} lines have terminal content errors (bad JSON, "
                 f"source-ref, duplicates, over-long lines; more than "
                 f"{q.max_invalid_fraction:.0%}): fix the line errors above",
             )
         elif self.invalid / checked > q.max_invalid_fraction:
-            add(
+            yield Issue(
+                0,
                 Code.ERROR_TOO_MANY_INVALID_ROWS_IN_MANIFEST,
                 f"{self.invalid} of {checked} lines have errors (more than "
                 f"{q.max_invalid_fraction:.0%}); Rekognition refuses the whole manifest: fix "
                 "the line errors above",
             )
+
+    def _label_set(self) -> Iterator[Issue]:
+        """The label count quotas and the one-bucket rule."""
+        q = self.quota
         if len(self.labels) < q.min_labels:
-            add(
+            yield Issue(
+                0,
                 Code.ERROR_MANIFEST_TOO_FEW_LABELS,
                 f"no line without errors has a bounding box, so the dataset has no label; an "
                 f"object-detection dataset needs at least {q.min_labels} (check the label map "
                 "and the errors above)",
             )
         if len(self.labels) > q.max_labels:
-            add(
+            yield Issue(
+                0,
                 Code.ERROR_MANIFEST_TOO_MANY_LABELS,
                 f"the manifest uses {len(self.labels)} labels; at most {q.max_labels} (merge "
                 "classes in the label map)",
             )
         if len(self.buckets) > 1:
-            add(
+            yield Issue(
+                0,
                 Code.ERROR_IMAGES_IN_MULTIPLE_S3_BUCKETS,
                 f"images come from {len(self.buckets)} S3 buckets {sorted(self.buckets)}; a "
                 "dataset's images must all be in one bucket",
             )
+
+    def _test_side(self) -> Iterator[Issue]:
+        """A test manifest's quota of images per label, and its label overlap with train."""
+        q = self.quota
         if self.test:
             over = {
                 k: v
@@ -279,7 +296,8 @@ class _Run:
                 if v > q.max_test_images_per_label
             }
             if over:
-                add(
+                yield Issue(
+                    0,
                     Code.WSI2REK_TOO_MANY_TEST_IMAGES_PER_LABEL,
                     f"labels {over} have more than {q.max_test_images_per_label} test images "
                     "each (the service's testing quota); rebuild with the default "
@@ -290,14 +308,14 @@ class _Run:
             shared = set(self.labels) & self.train.labels
             share = len(shared) / len(self.train.labels)
             if share < q.min_label_overlap:
-                add(
+                yield Issue(
+                    0,
                     Code.ERROR_INSUFFICIENT_USABLE_LABEL_OVERLAP,
                     f"only {len(shared)} of the {len(self.train.labels)} training labels "
                     f"{sorted(self.train.labels)} are in the test set {sorted(self.labels)} "
                     f"({share:.0%}); the guide's formula (common labels)/(train labels) must "
                     f"reach {q.min_label_overlap:.0%} (use the same label map for both splits)",
                 )
-        return out
 
     def _distribute(self) -> list[Issue]:
         """``distribute_dataset_entries`` needs enough images of every label to split."""
