@@ -48,15 +48,66 @@ def _polygon_area(ann: Annotation) -> float:
     return abs(twice) / 2
 
 
-def _degenerate(ann: Annotation) -> str | None:
+def _degenerate(ann: Annotation, slide: str) -> Skip | None:
+    """The skip of a shape without area (spots have none by design), or None."""
     if ann.kind in _SPOTS:
         return None
     extent = Box.from_points(ann.points)
     if extent.is_empty:
-        return f"its extent is {extent.width:g} x {extent.height:g} px"
-    if ann.kind == AnnotationKind.POLYGON and _polygon_area(ann) == 0:
-        return f"its {len(ann.points)} points enclose no area"
-    return None
+        why = f"its extent is {extent.width:g} x {extent.height:g} px"
+    elif ann.kind == AnnotationKind.POLYGON and _polygon_area(ann) == 0:
+        why = f"its {len(ann.points)} points enclose no area"
+    else:
+        return None
+    return Skip(
+        reason="degenerate_annotation",
+        slide=slide,
+        annotation=ann.uid,
+        detail=f"{ann.kind.name.lower()} annotation {ann.uid} on {slide}: {why}",
+    )
+
+
+@attrs.frozen
+class _Placement:
+    """One slide's size and the options that turn a labelled annotation into a box."""
+
+    slide: str
+    size: tuple[int, int]
+    mpp: tuple[float, float] | None
+    spot_radius_px: float | None
+    spot_radius_um: float | None
+    patch_size: int
+
+    def _box(self, ann: Annotation) -> Box:
+        if self.spot_radius_um is not None:
+            return ann.box(spot_radius_um=self.spot_radius_um, mpp=self.mpp)
+        radius = self.spot_radius_px
+        return ann.box(radius if radius is not None else DEFAULT_SPOT_RADIUS_PX)
+
+    def place(self, ann: Annotation, label: str) -> LabeledBox | Skip:
+        """The box of ``ann`` clipped to the slide, or why it cannot be one."""
+        slide, size = self.slide, self.patch_size
+        box = self._box(ann)
+        visible = box.intersection(Box(0, 0, *self.size))
+        if visible is None:
+            return Skip(
+                reason="outside_slide",
+                slide=slide,
+                annotation=ann.uid,
+                detail=f"annotation {ann.uid} ({label!r}) at {box.left:.0f},{box.top:.0f}-"
+                f"{box.right:.0f},{box.bottom:.0f} lies outside slide {slide} "
+                f"({self.size[0]}x{self.size[1]} px)",
+            )
+        if not box_large_enough(visible, size, size):
+            return Skip(
+                reason="box_too_small",
+                slide=slide,
+                annotation=ann.uid,
+                detail=f"annotation {ann.uid} ({label!r}) is {visible.width:g} x "
+                f"{visible.height:g} px; Rekognition needs boxes larger than 1 x 1 px "
+                f"after it rescales a {size} px image",
+            )
+        return LabeledBox(label=label, box=visible, annotation=ann.uid, clipped=visible != box)
 
 
 def _canonical(ann: Annotation, labels: LabelMap) -> tuple[Any, ...]:
@@ -97,7 +148,7 @@ def annotation_objects(
             slide=slide,
             parameter=("spot_radius_um", "spot_radius_px"),
         )
-    bounds = Box(0, 0, *slide_size)
+    placement = _Placement(slide, slide_size, mpp, spot_radius_px, spot_radius_um, patch_size)
     objects: list[LabeledBox] = []
     rois: list[Roi] | None = [] if roi_class is not None else None
     skipped: list[Skip] = []
@@ -111,52 +162,18 @@ def annotation_objects(
         if not is_roi and label is None:
             ignored["none" if ann.class_id is None else str(ann.class_id)] += 1
             continue
-        if (why := _degenerate(ann)) is not None:
-            skipped.append(
-                Skip(
-                    reason="degenerate_annotation",
-                    slide=slide,
-                    annotation=ann.uid,
-                    detail=f"{ann.kind.name.lower()} annotation {ann.uid} on {slide}: {why}",
-                )
-            )
+        if (degenerate := _degenerate(ann, slide)) is not None:
+            skipped.append(degenerate)
             continue
         if is_roi and rois is not None:
             rois.append(Roi(points=ann.points, uid=ann.uid))
             continue
         assert label is not None  # narrowed: not an ROI, and mapped
-        if spot_radius_um is not None:
-            box = ann.box(spot_radius_um=spot_radius_um, mpp=mpp)
+        placed = placement.place(ann, label)
+        if isinstance(placed, Skip):
+            skipped.append(placed)
         else:
-            box = ann.box(spot_radius_px if spot_radius_px is not None else DEFAULT_SPOT_RADIUS_PX)
-        visible = box.intersection(bounds)
-        if visible is None:
-            skipped.append(
-                Skip(
-                    reason="outside_slide",
-                    slide=slide,
-                    annotation=ann.uid,
-                    detail=f"annotation {ann.uid} ({label!r}) at {box.left:.0f},{box.top:.0f}-"
-                    f"{box.right:.0f},{box.bottom:.0f} lies outside slide {slide} "
-                    f"({slide_size[0]}x{slide_size[1]} px)",
-                )
-            )
-            continue
-        if not box_large_enough(visible, patch_size, patch_size):
-            skipped.append(
-                Skip(
-                    reason="box_too_small",
-                    slide=slide,
-                    annotation=ann.uid,
-                    detail=f"annotation {ann.uid} ({label!r}) is {visible.width:g} x "
-                    f"{visible.height:g} px; Rekognition needs boxes larger than 1 x 1 px "
-                    f"after it rescales a {patch_size} px image",
-                )
-            )
-            continue
-        objects.append(
-            LabeledBox(label=label, box=visible, annotation=ann.uid, clipped=visible != box)
-        )
+            objects.append(placed)
     return AnnotationObjects(
         objects=tuple(objects),
         rois=None if rois is None else tuple(rois),
