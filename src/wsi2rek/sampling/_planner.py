@@ -357,6 +357,79 @@ def _plan(
     test_cap: int | None,
     stamp: Mapping[str, str],
 ) -> PatchPlan:
+    request = _request(
+        db,
+        labels,
+        sampler,
+        background,
+        spot_radius_px=spot_radius_px,
+        spot_radius_um=spot_radius_um,
+        seed=seed,
+    )
+    chosen = _choose_slides(
+        db,
+        slides,
+        request,
+        slides_in=slides_in,
+        test_slides=test_slides,
+        test_fraction=test_fraction,
+    )
+    tally = _Tally(skipped=list(chosen.skipped))
+    for info, stream in zip(chosen.infos, chosen.streams, strict=True):
+        _sample_slide(db, info, stream, request, split=chosen.split, tally=tally)
+    capped = cap_test_images(
+        sorted(tally.patches, key=_sort_key), test_cap, seed=seed, labels=request.labels.labels
+    )
+    skipped = (*tally.skipped, *capped.dropped)
+    params = _params(
+        db=db,
+        request=request,
+        chosen=chosen,
+        tally=tally,
+        test_fraction=test_fraction,
+        patches=capped.kept,
+        skipped=skipped,
+        test_cap=(test_cap, capped),
+    )
+    return PatchPlan(
+        patches=capped.kept,
+        slide_paths={i.record.name: str(i.path) for i in chosen.infos},
+        labels=request.labels.labels,
+        params={**params, **stamp},
+        skipped=skipped,
+        objects=tally.objects,
+    )
+
+
+@attrs.frozen
+class _Request:
+    """The checked options of one :func:`plan_dataset` call."""
+
+    labels: LabelMap
+    sampler: Sampler
+    background: BackgroundSampler | None
+    spot_radius_px: float | None
+    spot_radius_um: float | None
+    seed: int
+
+    @property
+    def needs_tissue(self) -> bool:
+        """Whether any sampler of the plan needs each slide's tissue mask."""
+        background = self.background
+        return self.sampler.needs_tissue or (background is not None and background.needs_tissue)
+
+
+def _request(
+    db: AnnotationSource,
+    labels: LabelMap | Mapping[str, Sequence[int]],
+    sampler: Sampler | None,
+    background: BackgroundSampler | None,
+    *,
+    spot_radius_px: float | None,
+    spot_radius_um: float | None,
+    seed: int,
+) -> _Request:
+    """Check the options against each other and the database; the sampler defaults here."""
     label_map = LabelMap.coerce(labels)
     main = sampler if sampler is not None else ObjectSampler()
     if isinstance(main, BackgroundSampler) or not isinstance(main, Sampler):
@@ -366,150 +439,154 @@ def _plan(
             f"{type(main).__name__} (pass a BackgroundSampler as background=...)",
             parameter="sampler",
         )
-    source = db.path.name
-    db_classes = db.classes()
     _check_options(
         label_map,
-        db_classes=db_classes,
+        db_classes=db.classes(),
         sampler=main,
         spot_radius_px=spot_radius_px,
         spot_radius_um=spot_radius_um,
-        source=source,
+        source=db.path.name,
     )
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise SamplingError(f"seed must be a non-negative int, got {seed!r}")
+    return _Request(label_map, main, background, spot_radius_px, spot_radius_um, seed)
 
+
+@attrs.frozen
+class _Chosen:
+    """The slides a plan covers (by file name), their split, and the slides left out."""
+
+    infos: tuple[_SlideInfo, ...]
+    streams: tuple[np.random.SeedSequence, ...]  # one per slide, in the order of infos
+    split: SlideSplit
+    test_slides: list[str] | None  # test_slides as database names
+    slides_in: list[str] | None  # slides_in as database names, sorted
+    skipped: tuple[Skip, ...]
+
+
+def _choose_slides(
+    db: AnnotationSource,
+    slides: str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]],
+    request: _Request,
+    *,
+    slides_in: Sequence[str] | None,
+    test_slides: Sequence[str] | None,
+    test_fraction: float | None,
+) -> _Chosen:
+    """Find, open and split the slides; seed one stream per slide (the split gets its own)."""
     split_requested = _test_names(db, test_slides)
     if isinstance(slides_in, str):
         slides_in = [slides_in]
-    if slides_in is not None:  # resolved to database names, so params do not depend on case
-        slides_in = sorted({db.slide(name).name for name in slides_in})
-    chosen, explicit = _records(db, slides, slides_in)
+    # resolved to database names, so params do not depend on case
+    names_in = None if slides_in is None else sorted({db.slide(n).name for n in slides_in})
+    chosen, explicit = _records(db, slides, names_in)
     explicit |= {db.slide(n).uid for n in split_requested or ()}
     skipped: list[Skip] = []
-    need_tissue = main.needs_tissue or (background is not None and background.needs_tissue)
     infos = sorted(
-        _open_slides(chosen, explicit, need_tissue=need_tissue, skipped=skipped),
+        _open_slides(chosen, explicit, need_tissue=request.needs_tissue, skipped=skipped),
         key=lambda i: i.record.name,
     )
     _duplicates(i.record for i in infos)
-
-    streams = np.random.SeedSequence(seed).spawn(len(infos) + 1)
+    streams = np.random.SeedSequence(request.seed).spawn(len(infos) + 1)
     split: SlideSplit = split_slides(
         [i.record.name for i in infos],
         test_slides=split_requested,
         test_fraction=test_fraction,
         rng=np.random.default_rng(streams[0]),
     )
-
-    patches: list[PatchSpec] = []
-    objects: dict[str, tuple[LabeledBox, ...]] = {}
-    ignored: Counter[str] = Counter()
-    dropped: Counter[str] = Counter()
-    # sampler kind -> reason -> count
-    rejections: dict[str, Counter[str]] = {}
-    filtered: dict[str, Counter[str]] = {}
-    for info, stream in zip(infos, streams[1:], strict=True):
-        name = info.record.name
-        annotations, unreadable = _load_annotations(db, info.record)
-        skipped.extend(unreadable)
-        converted = annotation_objects(
-            annotations,
-            label_map,
-            slide=name,
-            slide_size=info.size,
-            mpp=info.mpp,
-            spot_radius_px=spot_radius_px,
-            spot_radius_um=spot_radius_um,
-            roi_class=main.roi_class,
-            patch_size=main.patch_size,
-        )
-        skipped.extend(converted.skipped)
-        _merge_counts(ignored, converted.ignored)
-        objects[name] = converted.objects
-        slide_input = SlideInput(
-            name=name,
-            size=info.size,
-            split=split.of(name),
-            objects=converted.objects,
-            rois=converted.rois,
-            tissue=info.tissue,
-        )
-        main_seq, background_seq = stream.spawn(2)
-        first = check_result(
-            main, slide_input, main.sample(slide_input, np.random.default_rng(main_seq))
-        )
-        results: list[tuple[str, SlideResult]] = [(main.kind, first)]
-        if background is not None:
-            taken = [p.window for p in first.patches]
-            unrestricted = attrs.evolve(slide_input, rois=None)
-            results.append(
-                (
-                    background.kind,
-                    background.sample(unrestricted, np.random.default_rng(background_seq), taken),
-                )
-            )
-        for kind, result in results:
-            patches.extend(result.patches)
-            skipped.extend(result.skipped)
-            _merge_counts(dropped, result.dropped)
-            _merge_counts(rejections.setdefault(kind, Counter()), result.rejections)
-            _merge_counts(filtered.setdefault(kind, Counter()), result.filtered)
-
-    capped = cap_test_images(
-        sorted(patches, key=_sort_key), test_cap, seed=seed, labels=label_map.labels
-    )
-    params = _params(
-        db=db,
-        labels=label_map,
-        sampler=main,
-        background=background,
+    return _Chosen(
+        infos=tuple(infos),
+        streams=tuple(streams[1:]),
         split=split,
         test_slides=split_requested,
-        test_fraction=test_fraction,
-        spot_radius_px=spot_radius_px,
-        spot_radius_um=spot_radius_um,
-        seed=seed,
-        slides_in=slides_in,
-        infos=infos,
-        patches=capped.kept,
-        objects=objects,
-        skipped=(*skipped, *capped.dropped),
-        test_cap=(test_cap, capped),
-        counts={"ignored_classes": ignored, "dropped_objects": dropped},
-        by_sampler={"rejected_windows": rejections, "filtered_windows": filtered},
+        slides_in=names_in,
+        skipped=tuple(skipped),
     )
-    return PatchPlan(
-        patches=capped.kept,
-        slide_paths={i.record.name: str(i.path) for i in infos},
-        labels=label_map.labels,
-        params={**params, **stamp},
-        skipped=(*skipped, *capped.dropped),
-        objects=objects,
+
+
+@attrs.define
+class _Tally:
+    """What sampling gives, added up slide by slide (mutable: one plan_dataset call owns it)."""
+
+    skipped: list[Skip]
+    patches: list[PatchSpec] = attrs.field(factory=list)
+    objects: dict[str, tuple[LabeledBox, ...]] = attrs.field(factory=dict)
+    ignored: Counter[str] = attrs.field(factory=Counter)
+    dropped: Counter[str] = attrs.field(factory=Counter)
+    # sampler kind -> reason -> count
+    rejections: dict[str, Counter[str]] = attrs.field(factory=dict)
+    filtered: dict[str, Counter[str]] = attrs.field(factory=dict)
+
+    def add(self, kind: str, result: SlideResult) -> None:
+        """Count one sampler's result on one slide."""
+        self.patches.extend(result.patches)
+        self.skipped.extend(result.skipped)
+        _merge_counts(self.dropped, result.dropped)
+        _merge_counts(self.rejections.setdefault(kind, Counter()), result.rejections)
+        _merge_counts(self.filtered.setdefault(kind, Counter()), result.filtered)
+
+
+def _sample_slide(
+    db: AnnotationSource,
+    info: _SlideInfo,
+    stream: np.random.SeedSequence,
+    request: _Request,
+    *,
+    split: SlideSplit,
+    tally: _Tally,
+) -> None:
+    """Read one slide's annotations, turn them into objects and run the samplers on it."""
+    name = info.record.name
+    main, background = request.sampler, request.background
+    annotations, unreadable = _load_annotations(db, info.record)
+    tally.skipped.extend(unreadable)
+    converted = annotation_objects(
+        annotations,
+        request.labels,
+        slide=name,
+        slide_size=info.size,
+        mpp=info.mpp,
+        spot_radius_px=request.spot_radius_px,
+        spot_radius_um=request.spot_radius_um,
+        roi_class=main.roi_class,
+        patch_size=main.patch_size,
     )
+    tally.skipped.extend(converted.skipped)
+    _merge_counts(tally.ignored, converted.ignored)
+    tally.objects[name] = converted.objects
+    slide_input = SlideInput(
+        name=name,
+        size=info.size,
+        split=split.of(name),
+        objects=converted.objects,
+        rois=converted.rois,
+        tissue=info.tissue,
+    )
+    main_seq, background_seq = stream.spawn(2)
+    first = check_result(
+        main, slide_input, main.sample(slide_input, np.random.default_rng(main_seq))
+    )
+    tally.add(main.kind, first)
+    if background is not None:
+        taken = [p.window for p in first.patches]
+        unrestricted = attrs.evolve(slide_input, rois=None)
+        rng = np.random.default_rng(background_seq)
+        tally.add(background.kind, background.sample(unrestricted, rng, taken))
 
 
 def _params(
     *,
     db: AnnotationSource,
-    labels: LabelMap,
-    sampler: Sampler,
-    background: BackgroundSampler | None,
-    split: SlideSplit,
-    test_slides: Sequence[str] | None,
+    request: _Request,
+    chosen: _Chosen,
+    tally: _Tally,
     test_fraction: float | None,
-    spot_radius_px: float | None,
-    spot_radius_um: float | None,
-    seed: int,
-    slides_in: Sequence[str] | None,
-    infos: Sequence[_SlideInfo],
     patches: Sequence[PatchSpec],
-    objects: Mapping[str, Sequence[LabeledBox]],
     skipped: Sequence[Skip],
-    counts: Mapping[str, Counter[str]],
-    by_sampler: Mapping[str, Mapping[str, Counter[str]]],
     test_cap: tuple[int | None, TestCap],
 ) -> dict[str, Any]:
+    """``PatchPlan.params``: every option as given (checked) and the plan's counts."""
+    labels, spot_radius_um = request.labels, request.spot_radius_um
     boxes: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
     per_split: Counter[str] = Counter()
     per_sampler: Counter[str] = Counter()
@@ -518,20 +595,24 @@ def _params(
         per_sampler[patch.sampler] += 1
         for box in patch.boxes:
             boxes[patch.split][box.label] += 1
-    object_counts: Counter[str] = Counter(o.label for objs in objects.values() for o in objs)
-    radius_px = None if spot_radius_um is not None else spot_radius_px or DEFAULT_SPOT_RADIUS_PX
+    object_counts = Counter(o.label for objs in tally.objects.values() for o in objs)
+    radius_px = (
+        None if spot_radius_um is not None else request.spot_radius_px or DEFAULT_SPOT_RADIUS_PX
+    )
+    counts = {"ignored_classes": tally.ignored, "dropped_objects": tally.dropped}
+    by_sampler = {"rejected_windows": tally.rejections, "filtered_windows": tally.filtered}
     return {
         "database": db.path.name,
-        "seed": seed,
+        "seed": request.seed,
         "label_map": labels.to_dict(),
         "spot_radius_px": radius_px,
         "spot_radius_um": spot_radius_um,
-        "sampler": sampler.to_dict(),
-        "background": None if background is None else background.to_dict(),
-        "slides_in": None if slides_in is None else list(slides_in),
+        "sampler": request.sampler.to_dict(),
+        "background": None if request.background is None else request.background.to_dict(),
+        "slides_in": None if chosen.slides_in is None else list(chosen.slides_in),
         "split": {
-            **split.to_dict(),
-            "test_slides": None if test_slides is None else sorted(test_slides),
+            **chosen.split.to_dict(),
+            "test_slides": None if chosen.test_slides is None else sorted(chosen.test_slides),
             "test_fraction": test_fraction,
         },
         "slides": {
@@ -540,7 +621,7 @@ def _params(
                 "height": i.size[1],
                 "mpp": None if i.mpp is None else list(i.mpp),
             }
-            for i in infos
+            for i in chosen.infos
         },
         "patches": {s: per_split[s] for s in SPLITS},
         "patches_by_sampler": dict(sorted(per_sampler.items())),
