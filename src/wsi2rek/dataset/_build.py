@@ -32,6 +32,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+import attrs
+
 from wsi2rek._atomic import atomic_write_text
 from wsi2rek._json import dumps
 from wsi2rek._mainguard import check_main_guard
@@ -510,6 +512,37 @@ def build_dataset(
     """
     started = time.perf_counter()
     options = ImageOptions(image_format, quality, png_compress_level)
+    workers = _check_workers(workers, batch_size=batch_size, slide_backend=slide_backend)
+    subscriber = as_subscriber(progress)
+    if executor is None and workers > 0:
+        # Before anything is written: an unguarded script would be re-run by every worker.
+        check_main_guard(f"build_dataset(workers={workers})", fix="or pass workers=0")
+    job = _prepare(
+        plan,
+        out,
+        options,
+        creation_date,
+        overwrite=overwrite,
+        attribute=attribute,
+        job_name=job_name,
+    )
+    done = _write_images(
+        job,
+        preview=preview,
+        workers=workers,
+        executor=executor,
+        progress=subscriber,
+        batch_size=batch_size,
+        backend=slide_backend,
+    )
+    return _finish(job, done, started=started)
+
+
+# --- the steps of build_dataset -------------------------------------------------------
+
+
+def _check_workers(workers: int | None, *, batch_size: int, slide_backend: str) -> int:
+    """Check the execution options; the number of workers, one per CPU by default."""
     if batch_size < 1:
         raise ParameterError(f"batch_size must be >= 1, got {batch_size}")
     if workers is not None and workers < 0:
@@ -520,11 +553,40 @@ def build_dataset(
         raise ParameterError(
             f"slide_backend must be one of {', '.join(BACKENDS)}; got {slide_backend!r}"
         )
-    workers = _default_workers() if workers is None else workers
-    subscriber = as_subscriber(progress)
-    if executor is None and workers > 0:
-        # Before anything is written: an unguarded script would be re-run by every worker.
-        check_main_guard(f"build_dataset(workers={workers})", fix="or pass workers=0")
+    return _default_workers() if workers is None else workers
+
+
+@attrs.frozen
+class _Job:
+    """A build ready to run: its plan checked and stamped, its folder prepared."""
+
+    plan: PatchPlan  # stamped with the build's creation date
+    root: Path
+    patches: tuple[PatchSpec, ...]  # the plan's, without exact duplicates, in plan order
+    duplicates: tuple[Skip, ...]
+    todo: tuple[PatchSpec, ...]  # the patches whose image is not on disk yet
+    options: ImageOptions
+    fingerprint: str
+    key: Mapping[str, Any]  # what identifies the build (stamp_build)
+    date: str  # creation-date of every manifest line
+    attribute: str
+    job_name: str
+
+
+def _prepare(
+    plan: PatchPlan,
+    out: str | Path,
+    options: ImageOptions,
+    creation_date: str | datetime | None,
+    *,
+    overwrite: bool,
+    attribute: str,
+    job_name: str,
+) -> _Job:
+    """Check the plan, stamp it, prepare ``out`` (or resume it) and list the images to do.
+
+    Writes ``dataset.json`` with status ``"building"`` and ``plan.json``.
+    """
     if not plan.patches:
         reasons = Counter(s.reason for s in plan.skipped)
         raise DatasetError(
@@ -560,56 +622,133 @@ def build_dataset(
         root / "dataset.json", dumps(info, what="dataset.json", indent=2, sort_keys=True) + "\n"
     )
     plan.save(root / "plan.json")
-
-    ext = options.extension
     existing = existing_images(root, _splits_used(patches))
-    todo = [p for p in patches if _image_path(p, ext) not in existing]
+    todo = [p for p in patches if _image_path(p, options.extension) not in existing]
+    return _Job(
+        plan=plan,
+        root=root,
+        patches=tuple(patches),
+        duplicates=tuple(dupes),
+        todo=tuple(todo),
+        options=options,
+        fingerprint=fingerprint,
+        key=key,
+        date=date,
+        attribute=attribute,
+        job_name=job_name,
+    )
+
+
+@attrs.frozen
+class _Written:
+    """What writing the images did."""
+
+    written: int  # images written by this run
+    workers: int  # worker processes used (0: this process; -1: the caller's executor)
+    previews: cf.Future[tuple[Path, ...]] | None  # finished; None without previews
+
+
+def _write_images(
+    job: _Job,
+    *,
+    preview: bool,
+    workers: int,
+    executor: cf.Executor | None,
+    progress: ProgressSubscriber | None,
+    batch_size: int,
+    backend: str,
+) -> _Written:
+    """Write the missing images (and draw the previews meanwhile); check that all exist."""
+    root = job.root
     # Previews depend on the plan only: draw them in a thread of this process while the
     # workers cut patches (this process mostly waits on them), not after.
     with cf.ThreadPoolExecutor(1, thread_name_prefix="wsi2rek-preview") as background:
-        drawing = background.submit(_previews, plan, root) if preview else None
+        drawing = background.submit(_previews, job.plan, root) if preview else None
         try:
             written, used = _execute(
-                plan,
-                todo,
+                job.plan,
+                job.todo,
                 root,
-                options=options,
+                options=job.options,
                 workers=workers,
                 executor=executor,
-                progress=subscriber,
+                progress=progress,
                 batch_size=batch_size,
-                backend=slide_backend,
+                backend=backend,
             )
         finally:
-            # the build's own error wins; a preview error surfaces below
+            # the build's own error wins; a preview error surfaces in _finish
             previews_done = _wait(drawing)
-    missing = [p.name for p in patches if not (root / _image_path(p, ext)).is_file()]
+    ext = job.options.extension
+    missing = [p.name for p in job.patches if not (root / _image_path(p, ext)).is_file()]
     if missing:
         raise DatasetError(
             f"{len(missing)} images were not written (first: {missing[0]}); the executor "
             "lost tasks. Rerun build_dataset to resume.",
             path=root,
         )
+    return _Written(written=written, workers=used, previews=previews_done)
+
+
+def _finish(job: _Job, done: _Written, *, started: float) -> DatasetSummary:
+    """Write the manifests (validated), ``patches.jsonl`` and the final ``dataset.json``."""
+    plan, root, patches = job.plan, job.root, job.patches
     counts, reports = _write_manifests(
-        plan, patches, root, ext=ext, date=date, job_name=job_name, attribute=attribute
+        plan,
+        patches,
+        root,
+        ext=job.options.extension,
+        date=job.date,
+        job_name=job.job_name,
+        attribute=job.attribute,
     )
-    _write_patches_jsonl(patches, root, ext)
-    previews = previews_done.result() if previews_done is not None else ()
-    skipped = (*plan.skipped, *dupes)
-    info = {
+    _write_patches_jsonl(patches, root, job.options.extension)
+    previews = done.previews.result() if done.previews is not None else ()
+    skipped = (*plan.skipped, *job.duplicates)
+    info = _dataset_info(job, counts=counts, reports=reports, skipped=skipped)
+    atomic_write_text(
+        root / "dataset.json",
+        dumps(info, what="dataset.json", indent=2, sort_keys=True, default=str) + "\n",
+    )
+    return DatasetSummary(
+        out=root,
+        fingerprint=job.fingerprint,
+        images=len(patches),
+        written=done.written,
+        reused=len(patches) - len(job.todo),
+        splits=counts,
+        skipped=skipped,
+        validation=reports,
+        previews=previews,
+        seconds=time.perf_counter() - started,
+        workers=done.workers,
+        test_cap=_test_cap(plan.params),
+    )
+
+
+def _dataset_info(
+    job: _Job,
+    *,
+    counts: Mapping[str, Any],
+    reports: Mapping[str, ValidationReport],
+    skipped: Sequence[Skip],
+) -> dict[str, Any]:
+    """The content of a finished build's ``dataset.json``."""
+    plan = job.plan
+    return {
         "format": DATASET_FORMAT,
         "status": "complete",
-        "build": key,
+        "build": job.key,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "fingerprint": fingerprint,
+        "fingerprint": job.fingerprint,
         "seed": plan.params.get("seed"),
         "params": dict(plan.params),
         "labels": plan.class_ids,
         "label_map": plan.params.get("label_map"),
         "versions": _versions(),
         # Relative to the dataset folder, like plan.json: the folder can move with its slides.
-        "slides": plan.slide_paths_relative_to(root),
-        "counts": {"images": len(patches), "splits": counts},
+        "slides": plan.slide_paths_relative_to(job.root),
+        "counts": {"images": len(job.patches), "splits": counts},
         "skipped": [s.to_dict() for s in skipped],
         "skipped_by_reason": dict(sorted(Counter(s.reason for s in skipped).items())),
         "validation": {
@@ -617,24 +756,6 @@ def build_dataset(
             for k, r in reports.items()
         },
     }
-    atomic_write_text(
-        root / "dataset.json",
-        dumps(info, what="dataset.json", indent=2, sort_keys=True, default=str) + "\n",
-    )
-    return DatasetSummary(
-        out=root,
-        fingerprint=fingerprint,
-        images=len(patches),
-        written=written,
-        reused=len(patches) - len(todo),
-        splits=counts,
-        skipped=tuple(skipped),
-        validation=reports,
-        previews=previews,
-        seconds=time.perf_counter() - started,
-        workers=used,
-        test_cap=_test_cap(plan.params),
-    )
 
 
 def _test_cap(params: Mapping[str, Any]) -> dict[str, Any]:
