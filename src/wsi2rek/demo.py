@@ -37,6 +37,7 @@ from wsi2rek.inference import (
     ground_truth_from_db,
     write_geojson,
 )
+from wsi2rek.rekognition import Code
 from wsi2rek.sampling import BackgroundSampler, ObjectSampler, PatchPlan, plan_dataset
 from wsi2rek.slides import open_slide
 from wsi2rek.tissue import tissue_mask
@@ -219,8 +220,8 @@ def warning_summary(codes: Iterable[str]) -> str:
     )
 
 
-_WARNING_MEANING = {
-    "WARNING_NO_ANNOTATIONS": "background patches without boxes: valid, but Rekognition does "
+_WARNING_MEANING: dict[str, str] = {
+    Code.WARNING_NO_ANNOTATIONS: "background patches without boxes: valid, but Rekognition does "
     "not train on them; the hard negatives are the 'look-alike' label",
 }
 

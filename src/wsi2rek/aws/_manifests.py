@@ -7,6 +7,7 @@ from pathlib import Path
 
 from wsi2rek._jsonl import dumps_line, parse_line, split_lines
 from wsi2rek.errors import ManifestError
+from wsi2rek.rekognition import Code
 
 __all__ = ["rewrite_manifest"]
 
@@ -48,7 +49,7 @@ def rewrite_manifest(
                 f"{path}:{number}: {reason}; rebuild the dataset or run `wsi2rek validate`",
                 path=path,
                 line=number,
-                code="ERROR_INVALID_JSON_LINE",
+                code=Code.ERROR_INVALID_JSON_LINE,
             )
         ref = record.get("source-ref") if isinstance(record, dict) else None
         if not isinstance(ref, str):
@@ -57,7 +58,7 @@ def rewrite_manifest(
                 f"{line[:80]!r}",
                 path=path,
                 line=number,
-                code="ERROR_MISSING_SOURCE_REF",
+                code=Code.ERROR_MISSING_SOURCE_REF,
             )
         if not ref.startswith("s3://"):
             parts = Path(ref).parts
@@ -67,7 +68,7 @@ def rewrite_manifest(
                     "folder (like images/train/x.png) to be uploaded",
                     path=path,
                     line=number,
-                    code="ERROR_INVALID_SOURCE_REF_FORMAT",
+                    code=Code.ERROR_INVALID_SOURCE_REF_FORMAT,
                 )
             relative = Path(ref).as_posix()
             if known is not None and relative not in known:
@@ -76,7 +77,7 @@ def rewrite_manifest(
                     "folder; rebuild the dataset or restore the image",
                     path=path,
                     line=number,
-                    code="ERROR_INVALID_SOURCE_REF_FORMAT",
+                    code=Code.ERROR_INVALID_SOURCE_REF_FORMAT,
                 )
             record["source-ref"] = f"{base}/{relative}"
         out.append(dumps_line(record, what=f"{path}:{number}"))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from wsi2rek.errors import ManifestError
+from wsi2rek.rekognition import Code
 
 __all__ = ["image_info"]
 
@@ -53,7 +54,7 @@ def _jpeg_size(f: IO[bytes], path: Path) -> tuple[int, int]:
     raise ManifestError(
         f"{path} starts like a JPEG but has no readable frame header (SOF marker)",
         path=path,
-        code="ERROR_INVALID_IMAGE",
+        code=Code.ERROR_INVALID_IMAGE,
     )
 
 
@@ -76,10 +77,10 @@ def image_info(path: str | Path) -> tuple[str, int, int]:
                 return "jpeg", width, height
     except OSError as exc:
         raise ManifestError(
-            f"cannot read image {p}: {exc}", path=p, code="ERROR_INVALID_IMAGE"
+            f"cannot read image {p}: {exc}", path=p, code=Code.ERROR_INVALID_IMAGE
         ) from exc
     raise ManifestError(
         f"{p} is not a PNG or JPEG file (first bytes {head[:8]!r})",
         path=p,
-        code="ERROR_INVALID_IMAGE",
+        code=Code.ERROR_INVALID_IMAGE,
     )

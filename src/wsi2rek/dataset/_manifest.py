@@ -140,7 +140,7 @@ class ManifestLine:
             ref = data["source-ref"]
         except KeyError:
             raise ManifestError(
-                f"no 'source-ref' key{where}", line=line, code="ERROR_MISSING_SOURCE_REF"
+                f"no 'source-ref' key{where}", line=line, code=Code.ERROR_MISSING_SOURCE_REF
             ) from None
         try:
             body = data[attribute]
@@ -166,7 +166,7 @@ class ManifestLine:
                 f"line{where} is not an object-detection line with attribute {attribute!r}: "
                 f"{type(exc).__name__}: {exc}",
                 line=line,
-                code="ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT",
+                code=Code.ERROR_INVALID_LABEL_ATTRIBUTE_FORMAT,
             ) from exc
 
 
