@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 from PIL import Image
 
-from wsi2rek.sampling import SkipReason
+from wsi2rek.sampling import FilterReason, RejectionReason, SkipReason
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -227,3 +227,21 @@ def test_troubleshooting_explains_every_skip_reason() -> None:
     )
     missing = reasons - documented
     assert not missing, f"troubleshooting.md lacks a Skipped-inputs row for {sorted(missing)}"
+
+
+def _first_table_after(text: str, marker: str) -> set[str]:
+    """The backquoted first-column values of the first Markdown table after ``marker``."""
+    rest = text[text.index(marker) :]
+    table = rest[rest.index("\n|") :].split("\n\n", 1)[0]
+    return set(re.findall(r"^\| `([a-z_]+)` \|", table, re.MULTILINE))
+
+
+@pytest.mark.parametrize(
+    "vocabulary", [RejectionReason, FilterReason], ids=["rejected_windows", "filtered_windows"]
+)
+def test_sampling_guide_explains_every_window_count_reason(
+    vocabulary: type[RejectionReason] | type[FilterReason],
+) -> None:
+    text = (DOCS / "guide" / "sampling.md").read_text("utf-8")
+    documented = _first_table_after(text, f"`wsi2rek.sampling.{vocabulary.__name__}` members")
+    assert documented == {reason.value for reason in vocabulary}

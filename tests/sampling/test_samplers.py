@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given
@@ -10,10 +11,12 @@ from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box, Point
 from wsi2rek.sampling import (
     BackgroundSampler,
+    FilterReason,
     GridSampler,
     LabeledBox,
     ObjectSampler,
     Placement,
+    RejectionReason,
     Roi,
     SlideInput,
     classify,
@@ -346,3 +349,31 @@ def test_grid_skip_empty_and_roi() -> None:
         SlideInput("a.svs", (4000, 3000), "train", objects, rois=()), rng()
     )
     assert none.skipped[0].reason == "no_roi"
+
+
+# --- count vocabularies --------------------------------------------------------------------
+
+
+def test_built_in_samplers_count_under_the_public_vocabularies() -> None:
+    crowd = tuple(spot(1000 + 12 * (i % 10), 1000 + 12 * (i // 10), i + 1, r=4) for i in range(60))
+    spread = tuple(spot(500 + 700 * i, 1000, i + 1) for i in range(5))
+    roi = Roi(points=(Point(0, 0), Point(900, 900)))
+    slide = SlideInput("a.svs", (4000, 3000), "train", crowd, tissue=_half_tissue())
+    results = [
+        ObjectSampler(per_slide=3, max_tries=3).sample(slide, rng()),
+        ObjectSampler(max_per_slide=2).sample(
+            SlideInput("c.svs", (4000, 3000), "train", spread), rng()
+        ),
+        ObjectSampler(roi_class=1).sample(attrs.evolve(slide, rois=(roi,)), rng()),
+        GridSampler(min_tissue=0.5, skip_empty=True).sample(slide, rng()),
+        BackgroundSampler(per_slide=3).sample(slide, rng()),
+        BackgroundSampler(min_tissue=0, per_slide=1, max_tries=3).sample(
+            SlideInput("b.svs", (512, 512), "train"), rng(), taken=[Box(0, 0, 512, 512)]
+        ),
+    ]
+    rejections = [key for r in results for key in r.rejections]
+    filtered = [key for r in results for key in r.filtered]
+    assert {"too_many_boxes", "overlap"} <= set(rejections)
+    assert {"capped", "outside_roi", "low_tissue", "empty"} <= set(filtered)
+    assert all(isinstance(key, RejectionReason) for key in rejections)
+    assert all(isinstance(key, FilterReason) for key in filtered)

@@ -21,7 +21,7 @@ from wsi2rek.sampling._common import (
     check_positive,
     too_small,
 )
-from wsi2rek.sampling._plan import PatchSpec, Skip
+from wsi2rek.sampling._plan import PatchSpec, RejectionReason, Skip
 from wsi2rek.sampling._window import (
     BoxIndex,
 )
@@ -127,11 +127,11 @@ class BackgroundSampler:
                 break
             window = self._draw(slide.size, tissue, cells, rng)
             if window in used or any(window.intersects(f) for f in found):
-                tally.rejections["overlap"] += 1
+                tally.rejections[RejectionReason.OVERLAP] += 1
             elif index.any_near(window.expand(self.margin)):
-                tally.rejections["labelled"] += 1
+                tally.rejections[RejectionReason.LABELLED] += 1
             elif tissue is not None and tissue.fraction(window) < self.min_tissue:
-                tally.rejections["low_tissue"] += 1
+                tally.rejections[RejectionReason.LOW_TISSUE] += 1
             else:
                 found.append(window)
         for window in found:

@@ -22,7 +22,14 @@ import attrs
 from wsi2rek.errors import SamplingError
 from wsi2rek.geometry import Box, Point
 from wsi2rek.rekognition import QUOTA
-from wsi2rek.sampling._plan import LabeledBox, PatchSpec, Skip, Split
+from wsi2rek.sampling._plan import (
+    FilterReason,
+    LabeledBox,
+    PatchSpec,
+    RejectionReason,
+    Skip,
+    Split,
+)
 from wsi2rek.sampling._window import (
     EDGE_POLICIES,
 )
@@ -204,9 +211,12 @@ class SlideResult:
         patches: The windows, in the order they were accepted.
         skipped: Inputs left out (targets, windows, slides) with reasons.
         dropped: Label -> objects left unlabelled in kept patches (``drop`` policy).
-        rejections: Reason -> window draws refused (and redrawn, or skipped).
+        rejections: Reason -> window draws refused (and redrawn, or skipped); the built-in
+            samplers' reasons are :class:`RejectionReason` members, a custom sampler's
+            may be any string.
         filtered: Reason -> windows deliberately not made (``low_tissue``, ``empty``,
-            ``capped`` by ``max_per_slide``...).
+            ``capped`` by ``max_per_slide``...); the built-in samplers' reasons are
+            :class:`FilterReason` members, a custom sampler's may be any string.
     """
 
     patches: tuple[PatchSpec, ...] = ()
@@ -221,8 +231,8 @@ class Tally:
     patches: list[PatchSpec] = attrs.field(factory=list)
     skipped: list[Skip] = attrs.field(factory=list)
     dropped: Counter[str] = attrs.field(factory=Counter)
-    rejections: Counter[str] = attrs.field(factory=Counter)
-    filtered: Counter[str] = attrs.field(factory=Counter)
+    rejections: Counter[RejectionReason] = attrs.field(factory=Counter)
+    filtered: Counter[FilterReason] = attrs.field(factory=Counter)
 
     def freeze(self) -> SlideResult:
         return SlideResult(

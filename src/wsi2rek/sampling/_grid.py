@@ -23,7 +23,7 @@ from wsi2rek.sampling._common import (
     describe_object,
     too_small,
 )
-from wsi2rek.sampling._plan import PatchSpec, Skip
+from wsi2rek.sampling._plan import FilterReason, PatchSpec, RejectionReason, Skip
 from wsi2rek.sampling._window import (
     REKOGNITION_MAX_BOXES,
     BoxIndex,
@@ -149,11 +149,11 @@ class GridSampler:
         used = set(taken)
         for window in self.windows(slide.size, slide.rois):
             if window in used:
-                tally.filtered["duplicate"] += 1
+                tally.filtered[FilterReason.DUPLICATE] += 1
                 continue
             tissue = slide.tissue if self.needs_tissue else None
             if tissue is not None and tissue.fraction(window) < self.min_tissue:
-                tally.filtered["low_tissue"] += 1
+                tally.filtered[FilterReason.LOW_TISSUE] += 1
                 continue
             verdict = apply_edge_policy(
                 window,
@@ -165,7 +165,7 @@ class GridSampler:
                 max_boxes=self.max_boxes,
             )
             if not verdict.accepted:
-                tally.rejections[verdict.reason or "rejected"] += 1
+                tally.rejections[verdict.reason or RejectionReason.REJECTED] += 1
                 tally.skipped.append(
                     Skip(
                         reason="window_rejected",
@@ -178,7 +178,7 @@ class GridSampler:
                 )
                 continue
             if self.skip_empty and not verdict.boxes:
-                tally.filtered["empty"] += 1
+                tally.filtered[FilterReason.EMPTY] += 1
                 continue
             used.add(window)
             for obj in verdict.dropped:

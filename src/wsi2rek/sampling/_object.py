@@ -23,7 +23,7 @@ from wsi2rek.sampling._common import (
     to_targets,
     too_small,
 )
-from wsi2rek.sampling._plan import LabeledBox, PatchSpec, Skip
+from wsi2rek.sampling._plan import FilterReason, LabeledBox, PatchSpec, RejectionReason, Skip
 from wsi2rek.sampling._window import (
     REKOGNITION_MAX_BOXES,
     BoxIndex,
@@ -119,7 +119,7 @@ class ObjectSampler:
                 centre = obj.box.center
                 roi = next((r for r in slide.rois if r.contains(centre)), None)
                 if roi is None:
-                    tally.filtered["outside_roi"] += 1
+                    tally.filtered[FilterReason.OUTSIDE_ROI] += 1
                     continue
                 roi_box = roi.box
             if obj.box.width + 2 * self.margin > self.patch_size or (
@@ -174,7 +174,7 @@ class ObjectSampler:
         used = set(taken)
         for target in self._order([t for t, _ in targets], rng):
             if self.max_per_slide is not None and len(tally.patches) >= self.max_per_slide:
-                tally.filtered["capped"] += 1
+                tally.filtered[FilterReason.CAPPED] += 1
                 continue
             self._place(
                 slide,
@@ -220,7 +220,7 @@ class ObjectSampler:
                 )
                 return
             if window in used:
-                tally.rejections["duplicate"] += 1
+                tally.rejections[RejectionReason.DUPLICATE] += 1
                 last = "the same window was already sampled"
                 continue
             verdict = apply_edge_policy(
@@ -233,7 +233,7 @@ class ObjectSampler:
                 max_boxes=self.max_boxes,
             )
             if not verdict.accepted:
-                tally.rejections[verdict.reason or "rejected"] += 1
+                tally.rejections[verdict.reason or RejectionReason.REJECTED] += 1
                 last = f"{verdict.reason} {describe_object(verdict.culprit)}".strip()
                 continue
             used.add(window)

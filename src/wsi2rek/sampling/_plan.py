@@ -28,9 +28,11 @@ _PATHS_KEY = "slide_paths_relative_to"
 __all__ = [
     "SPLITS",
     "TIME_PARAMS",
+    "FilterReason",
     "LabeledBox",
     "PatchPlan",
     "PatchSpec",
+    "RejectionReason",
     "Skip",
     "SkipReason",
     "Split",
@@ -182,6 +184,59 @@ class SkipReason(enum.StrEnum):
     BACKGROUND_SHORTFALL = "background_shortfall"
     TEST_CAP = "test_cap"
     DUPLICATE_PATCH = "duplicate_patch"
+
+
+class RejectionReason(enum.StrEnum):
+    """Why a built-in sampler refused a window it drew: the keys of ``SlideResult.rejections``.
+
+    A plan counts them by sampler kind in ``params["rejected_windows"]``; the object and
+    background samplers draw again after a refusal, the grid sampler skips the window
+    (``SkipReason.WINDOW_REJECTED``). The first four are the edge policy's
+    (:attr:`Verdict.reason <wsi2rek.sampling.Verdict.reason>`). A custom
+    :class:`~wsi2rek.sampling.Sampler` may count refusals under reasons of its own.
+    ``docs/guide/sampling.md`` explains each (a test checks it covers this list).
+    """
+
+    #: An object crosses the window edge or its margin band (``edge_policy="reject"``).
+    CROSSING = "crossing"
+    #: Less than ``min_visible`` of an object is in the window (``edge_policy="clip"``).
+    LOW_VISIBILITY = "low_visibility"
+    #: A clipped object would not survive Rekognition's training rescale.
+    TOO_SMALL = "too_small"
+    #: More boxes than ``max_boxes`` (Rekognition's 50 per image).
+    TOO_MANY_BOXES = "too_many_boxes"
+    #: A refused :class:`~wsi2rek.sampling.Verdict` without a reason (never one of
+    #: :func:`~wsi2rek.sampling.apply_edge_policy`).
+    REJECTED = "rejected"
+    #: The object sampler drew a window it had already sampled.
+    DUPLICATE = "duplicate"
+    #: The background sampler drew a window overlapping one already taken.
+    OVERLAP = "overlap"
+    #: The background sampler drew a window with an object within ``margin``.
+    LABELLED = "labelled"
+    #: The background sampler drew a window with less than ``min_tissue`` tissue.
+    LOW_TISSUE = "low_tissue"
+
+
+class FilterReason(enum.StrEnum):
+    """Why a built-in sampler did not make a window: the keys of ``SlideResult.filtered``.
+
+    Unlike a rejection, nothing is redrawn: the window (or target) is left out on purpose,
+    by an option. A plan counts them by sampler kind in ``params["filtered_windows"]``. A
+    custom :class:`~wsi2rek.sampling.Sampler` may count under reasons of its own.
+    ``docs/guide/sampling.md`` explains each (a test checks it covers this list).
+    """
+
+    #: A grid window in ``taken``, already made on the slide.
+    DUPLICATE = "duplicate"
+    #: A grid window with less than ``min_tissue`` tissue.
+    LOW_TISSUE = "low_tissue"
+    #: A grid window without any box (``skip_empty=True``).
+    EMPTY = "empty"
+    #: An object-sampler target whose centre is in no ROI (``roi_class``).
+    OUTSIDE_ROI = "outside_roi"
+    #: An object-sampler target after the slide had ``max_per_slide`` patches.
+    CAPPED = "capped"
 
 
 def _skip_reason(value: str) -> SkipReason:

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from wsi2rek.geometry import Box
 from wsi2rek.rekognition import QUOTA, box_survives_rescale, training_scale
-from wsi2rek.sampling._plan import LabeledBox
+from wsi2rek.sampling._plan import LabeledBox, RejectionReason
 
 __all__ = [
     "EDGE_POLICIES",
@@ -115,15 +115,15 @@ class Verdict:
         accepted: False when the window must be redrawn or skipped.
         boxes: The boxes the patch is labelled with (clipped ones marked ``clipped``).
         dropped: Objects touching the window but left unlabelled (``drop`` policy only).
-        reason: Why the window was refused: ``"crossing"``, ``"low_visibility"``,
-            ``"too_small"`` or ``"too_many_boxes"``; None when accepted.
+        reason: Why the window was refused, a :class:`RejectionReason` (``CROSSING``,
+            ``LOW_VISIBILITY``, ``TOO_SMALL`` or ``TOO_MANY_BOXES``); None when accepted.
         culprit: The object that caused the refusal, when one did.
     """
 
     accepted: bool
     boxes: tuple[LabeledBox, ...] = ()
     dropped: tuple[LabeledBox, ...] = ()
-    reason: str | None = None
+    reason: RejectionReason | None = None
     culprit: LabeledBox | None = None
 
 
@@ -165,21 +165,21 @@ def apply_edge_policy(
         if visible is None:
             continue
         if policy == "reject":
-            return Verdict(accepted=False, reason="crossing", culprit=obj)
+            return Verdict(accepted=False, reason=RejectionReason.CROSSING, culprit=obj)
         if policy == "drop":
             dropped.append(obj)
             continue
         fraction = visible.area / box.area if box.area > 0 else 0.0
         if fraction < min_visible:
-            return Verdict(accepted=False, reason="low_visibility", culprit=obj)
+            return Verdict(accepted=False, reason=RejectionReason.LOW_VISIBILITY, culprit=obj)
         if visible == box:
             kept.append(obj)
             continue
         if not box_large_enough(visible, window.width, window.height):
-            return Verdict(accepted=False, reason="too_small", culprit=obj)
+            return Verdict(accepted=False, reason=RejectionReason.TOO_SMALL, culprit=obj)
         kept.append(attrs.evolve(obj, box=visible, clipped=True))
     if len(kept) > max_boxes:
-        return Verdict(accepted=False, reason="too_many_boxes")
+        return Verdict(accepted=False, reason=RejectionReason.TOO_MANY_BOXES)
     return Verdict(accepted=True, boxes=tuple(kept), dropped=tuple(dropped))
 
 
