@@ -153,6 +153,34 @@ def test_a_server_without_ranges_restarts_the_file(
     assert (tmp_path / SLIDE_A).read_bytes() == standin[SLIDE_A]
 
 
+def test_a_partial_file_already_complete_is_finished_without_a_body(
+    serve: Any, standin: dict[str, bytes], tmp_path: Path
+) -> None:
+    server = serve(standin)
+    (tmp_path / "WSI").mkdir()
+    (tmp_path / f"{SLIDE_B}.part").write_bytes(standin[SLIDE_B])
+
+    summary = run(server, catalogue(standin), tmp_path, only="slide")
+
+    assert [r.range for r in server.gets(SLIDE_B)] == [f"bytes={len(standin[SLIDE_B])}-"]
+    assert (tmp_path / SLIDE_B).read_bytes() == standin[SLIDE_B]
+    assert next(f for f in summary.files if f.path == SLIDE_B).received == 0
+
+
+def test_a_partial_file_longer_than_the_remote_one_starts_again(
+    serve: Any, standin: dict[str, bytes], tmp_path: Path
+) -> None:
+    server = serve(standin)
+    longer = standin[SLIDE_B] + b"stale tail"
+    (tmp_path / "WSI").mkdir()
+    (tmp_path / f"{SLIDE_B}.part").write_bytes(longer)
+
+    run(server, catalogue(standin), tmp_path, only="slide")
+
+    assert [r.range for r in server.gets(SLIDE_B)] == [f"bytes={len(longer)}-", None]
+    assert (tmp_path / SLIDE_B).read_bytes() == standin[SLIDE_B]
+
+
 def test_a_corrupted_byte_is_detected_and_the_file_never_appears(
     serve: Any, standin: dict[str, bytes], tmp_path: Path
 ) -> None:

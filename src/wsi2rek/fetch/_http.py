@@ -178,7 +178,7 @@ def _write_error(exc: OSError, part: Path, path: str) -> FetchError:
     return FetchError(f"{path}: cannot write {part}: {exc.strerror or exc}", path=path)
 
 
-def download(  # noqa: PLR0912, PLR0915 -- one retry loop over the HTTP cases reads best whole
+def download(
     url: str,
     part: Path,
     path: str,
@@ -216,83 +216,180 @@ def download(  # noqa: PLR0912, PLR0915 -- one retry loop over the HTTP cases re
             server sent more bytes than it announced.
     """
     have = part.stat().st_size if part.exists() else 0
-    resumed_from, received, attempts = have, 0, 0
-    while True:
-        attempts += 1
+    job = _Download(
+        url=url,
+        part=part,
+        path=path,
+        expected_size=expected_size,
+        retries=retries,
+        timeout=timeout,
+        backoff=backoff,
+        on_start=on_start,
+        on_bytes=on_bytes or _ignore,
+        have=have,
+        resumed_from=have,
+    )
+    while True:  # each pass is one request; the steps say when to ask again
+        job.attempts += 1
+        opened = job.open()
+        if isinstance(opened, Transfer):
+            return opened
+        if opened is None:
+            continue
+        with opened as response:
+            extra = job.receive(response) if job.resume(response) else None
+        if extra is not None and (done := job.verify(extra)) is not None:
+            return done
+
+
+@attrs.define
+class _Download:
+    """One :func:`download`: its settings and progress, shared by its steps.
+
+    Each step returns what the loop in :func:`download` needs to decide: a finished
+    :class:`Transfer`, or None to send another request (after the backoff sleep when the
+    connection dropped; at once when the partial file was restarted).
+    """
+
+    url: str
+    part: Path
+    path: str
+    expected_size: int | None
+    retries: int
+    timeout: float
+    backoff: float
+    on_start: Callable[[int, int | None], None] | None
+    on_bytes: Callable[[int], None]
+    #: Bytes in ``part`` (where the next request starts).
+    have: int
+    resumed_from: int
+    received: int = 0
+    attempts: int = 0
+    #: The file size the current response announces (None when it does not say).
+    total: int | None = None
+
+    def transfer(self) -> Transfer:
+        """What was transferred so far."""
+        return Transfer(self.have, self.received, self.resumed_from, self.attempts)
+
+    def open(self) -> http.client.HTTPResponse | Transfer | None:
+        """Ask for ``bytes=<have>-``: the response, or what to do without one.
+
+        A :class:`Transfer` when ``part`` is complete already; None to ask again (a stale
+        partial file was dropped, or the connection failed and a retry is left).
+        """
         try:
-            response = urllib.request.urlopen(_request(url, have), timeout=timeout)  # noqa: S310
+            response: http.client.HTTPResponse = urllib.request.urlopen(  # noqa: S310
+                _request(self.url, self.have), timeout=self.timeout
+            )
         except urllib.error.HTTPError as exc:
             exc.close()  # the error holds the response's socket
-            if exc.code == 416 and have:  # nothing past `have`: complete, or stale and longer
-                match = _UNSATISFIED_RANGE.fullmatch(exc.headers.get("Content-Range", "").strip())
-                if match and int(match.group(1)) == have:
-                    _check_size(have, expected_size, url, path)
-                    return Transfer(have, received, resumed_from, attempts)
-                have = 0  # a partial file longer than the remote one: start again
-                part.unlink(missing_ok=True)
-                continue
-            raise _http_error(exc, url, path) from None
+            if exc.code == 416 and self.have:  # nothing past `have`
+                return self._unsatisfiable(exc)
+            raise _http_error(exc, self.url, self.path) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            if attempts > retries:
-                raise _network_error(exc, url, path) from None
-            time.sleep(backoff * 2 ** (attempts - 1))
-            continue
-        with response:
-            total = _total_of(response)
-            if response.status == 206:
-                match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
-                if not match or int(match.group(1)) != have:
-                    have = 0  # the server answered another range: start again, cleanly
-                    part.unlink(missing_ok=True)
-                    continue
-            else:
-                have = 0  # 200: the whole file, from its first byte
-            _check_size(total, expected_size, url, path)
-            if on_start is not None:
-                on_start(have, total)
-            try:
-                received += (
-                    written := _append(
-                        response,
-                        part,
-                        offset=have,
-                        limit=total,
-                        on_bytes=on_bytes or _ignore,
-                        path=path,
-                    )
+            self._retry_or_raise(_network_error(exc, self.url, self.path))
+            return None
+        return response
+
+    def _unsatisfiable(self, exc: urllib.error.HTTPError) -> Transfer | None:
+        """A 416 after a partial file: complete if the remote size is ``have``, else stale."""
+        match = _UNSATISFIED_RANGE.fullmatch(exc.headers.get("Content-Range", "").strip())
+        if match and int(match.group(1)) == self.have:
+            _check_size(self.have, self.expected_size, self.url, self.path)
+            return self.transfer()
+        self._restart()  # a partial file longer than the remote one: start again
+        return None
+
+    def resume(self, response: http.client.HTTPResponse) -> bool:
+        """Where the body goes: appended at ``have`` (206 of our range), or a new file (200).
+
+        False when the server answered another range: the partial file is dropped and the
+        whole file asked for again.
+        """
+        self.total = _total_of(response)
+        if response.status != 206:
+            self.have = 0  # 200: the whole file, from its first byte
+            return True
+        match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
+        if match and int(match.group(1)) == self.have:
+            return True
+        self._restart()  # the server answered another range: start again, cleanly
+        return False
+
+    def receive(self, response: http.client.HTTPResponse) -> bytes | None:
+        """Write the body after ``have``; return any byte sent past the announced total.
+
+        That is ``b""`` normally; None to ask again after a dropped connection.
+        """
+        _check_size(self.total, self.expected_size, self.url, self.path)
+        if self.on_start is not None:
+            self.on_start(self.have, self.total)
+        try:
+            written = _append(
+                response,
+                self.part,
+                offset=self.have,
+                limit=self.total,
+                on_bytes=self.on_bytes,
+                path=self.path,
+            )
+            self.received += written
+            self.have += written
+            complete = self.total is not None and self.have >= self.total
+            return response.read(1) if complete else b""
+        except (OSError, http.client.HTTPException) as exc:
+            if isinstance(exc, FetchError):
+                raise
+            self.have = self.part.stat().st_size
+            self._retry_or_raise(
+                FetchError(
+                    f"{self.path}: the connection to {self.url} kept dropping "
+                    f"({exc or type(exc).__name__}) after {self.attempts} attempts, "
+                    f"{self.have} bytes kept in {self.part}; rerun to resume",
+                    path=self.path,
+                    url=self.url,
                 )
-                have += written
-                extra = response.read(1) if total is not None and have >= total else b""
-            except (OSError, http.client.HTTPException) as exc:
-                if isinstance(exc, FetchError):
-                    raise
-                have = part.stat().st_size
-                if attempts > retries:
-                    raise FetchError(
-                        f"{path}: the connection to {url} kept dropping "
-                        f"({exc or type(exc).__name__}) "
-                        f"after {attempts} attempts, {have} bytes kept in {part}; rerun to resume",
-                        path=path,
-                        url=url,
-                    ) from None
-                time.sleep(backoff * 2 ** (attempts - 1))
-                continue
+            )
+            return None
+
+    def verify(self, extra: bytes) -> Transfer | None:
+        """The Transfer when the body ended at the announced total (or none was announced).
+
+        None to ask again when the server closed early without an error (a drop).
+
+        Raises:
+            FetchVerificationError: The server sent bytes past the total it announced.
+        """
         if extra:
             raise FetchVerificationError(
-                f"{path}: {url} sent more bytes than the {total} it announced; refusing the file",
-                path=path,
-                url=url,
+                f"{self.path}: {self.url} sent more bytes than the {self.total} it announced; "
+                "refusing the file",
+                path=self.path,
+                url=self.url,
             )
-        if total is None or have == total:
-            return Transfer(have, received, resumed_from, attempts)
-        if attempts > retries:  # closed early without an error: same as a drop
-            raise FetchError(
-                f"{path}: {url} closed the connection at byte {have} of {total} "
-                f"{attempts} times; rerun to resume from {part}",
-                path=path,
-                url=url,
+        if self.total is None or self.have == self.total:
+            return self.transfer()
+        self._retry_or_raise(
+            FetchError(
+                f"{self.path}: {self.url} closed the connection at byte {self.have} of "
+                f"{self.total} {self.attempts} times; rerun to resume from {self.part}",
+                path=self.path,
+                url=self.url,
             )
-        time.sleep(backoff * 2 ** (attempts - 1))
+        )
+        return None
+
+    def _restart(self) -> None:
+        """Drop the partial file: the next request asks for the whole file."""
+        self.have = 0
+        self.part.unlink(missing_ok=True)
+
+    def _retry_or_raise(self, error: FetchError) -> None:
+        """Sleep the backoff before another attempt, or raise ``error`` when none is left."""
+        if self.attempts > self.retries:
+            raise error from None
+        time.sleep(self.backoff * 2 ** (self.attempts - 1))
 
 
 def _ignore(n: int) -> None:
