@@ -27,7 +27,8 @@ import math
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import numpy as np
@@ -37,6 +38,9 @@ from PIL import Image
 from wsi2rek._atomic import atomic_path
 from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Point
+
+if TYPE_CHECKING:
+    import tifffile
 
 __all__ = ["make_image", "make_slide"]
 
@@ -389,23 +393,11 @@ def make_slide(
     Raises:
         ParameterError: A size, ``tile``, ``quality``, ``mpp``, ``kind`` or ``tissue`` is out of
             range.
-        ImportError: ``tifffile``/``imagecodecs`` are missing (install ``wsi2rek[testing]``).
+        ImportError: ``tifffile`` or ``imagecodecs`` (dependencies of wsi2rek) is missing from
+            the environment.
     """
-    try:
-        import tifffile  # noqa: PLC0415 -- optional dependency (the "testing" extra)
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "make_slide needs tifffile and imagecodecs; install them with "
-            "`pip install 'wsi2rek[testing]'`"
-        ) from exc
-    if kind not in ("svs", "tiff"):
-        raise ParameterError(f"kind must be 'svs' or 'tiff', got {kind!r}")
-    if tile <= 0 or tile % 16:
-        raise ParameterError(f"tile must be a positive multiple of 16, got {tile}")
-    if not 1 <= quality <= 100:
-        raise ParameterError(f"quality must be in 1..100, got {quality}")
-    if not (mpp > 0 and math.isfinite(mpp)):
-        raise ParameterError(f"mpp must be a positive number, got {mpp}")
+    tifffile = _tifffile()
+    _check_slide_options(kind=kind, tile=tile, quality=quality, mpp=mpp)
     scene = _scene(
         width,
         height,
@@ -415,75 +407,134 @@ def make_slide(
         tissue=tissue,
         lookalikes=lookalikes,
     )
+    layout = _TiffLayout(kind=kind, width=width, height=height, tile=tile, quality=quality, mpp=mpp)
     out = Path(path)
-    sizes = _level_sizes(width, height)
-    level1 = np.empty((sizes[1][1], sizes[1][0], 3), dtype=np.uint8) if len(sizes) > 1 else None
-    jpeg: dict[str, Any] = {  # tifffile keyword arguments
-        "photometric": "rgb",
-        "compression": "jpeg",
-        "compressionargs": {"level": quality},
-        "tile": (tile, tile),
-        "metadata": None,
-        "software": False,
-    }
-    res_cm = 1e4 / mpp  # pixels per centimetre at level 0
     with atomic_path(out) as tmp, tifffile.TiffWriter(tmp, bigtiff=width * height > 2**31) as tif:
-        first_extra: dict[str, Any]
-        if kind == "svs":
-            first_extra = {
-                "description": (
-                    f"Aperio Image Library v12.0.15 \r\n{width}x{height} [0,0 {width}x{height}]"
-                    f" ({tile}x{tile}) JPEG/RGB Q={quality}|AppMag = {10.0 / mpp:g}"
-                    f"|MPP = {mpp:.6g}|Filename = wsi2rek-synthetic"
-                )
-            }
-        else:
-            first_extra = {"resolution": (res_cm, res_cm), "resolutionunit": "CENTIMETER"}
-        tif.write(
-            _tiles(_level0_strips(scene, tile, level1), tile),
-            shape=(height, width, 3),
-            dtype=np.uint8,
-            **jpeg,
-            **first_extra,
-        )
-        current = level1
-        for level, (lw, lh) in enumerate(sizes[1:], start=1):
-            if current is None:  # pragma: no cover - len(sizes) > 1 implies level1
-                break
-            if level > 1:
-                current = _downsample2(current)[:lh, :lw]
-            if kind == "svs" and level == 1:
-                thumb = Image.fromarray(current)
-                thumb.thumbnail((768, 768))
-                tif.write(
-                    np.asarray(thumb),
-                    photometric="rgb",
-                    compression="jpeg",
-                    compressionargs={"level": quality},
-                    rowsperstrip=16,
-                    metadata=None,
-                    software=False,
-                    description=f"Aperio Image Library v12.0.15 \r\n{width}x{height} -> "
-                    f"{thumb.width}x{thumb.height} - |MPP = {mpp:.6g}",
-                )
-            scale = width / lw
-            extra: dict[str, Any] = (
-                {}
-                if kind == "svs"
-                else {
-                    "resolution": (res_cm / scale, res_cm / scale),
-                    "resolutionunit": "CENTIMETER",
-                }
-            )
-            tif.write(
-                _tiles(_strips_of(current, tile), tile),
-                shape=(lh, lw, 3),
-                dtype=np.uint8,
-                subfiletype=1,
-                **jpeg,
-                **extra,
-            )
+        _write_pyramid(tif, scene, layout)
     return out
+
+
+def _tifffile() -> ModuleType:
+    """``tifffile``, imported when a slide is written (``wsi2rek.testing`` stays light).
+
+    ``imagecodecs`` (its JPEG codec) is checked too; both are dependencies of wsi2rek.
+    """
+    try:
+        import imagecodecs  # noqa: F401, PLC0415 -- tifffile's JPEG codec, checked up front
+        import tifffile  # noqa: PLC0415 -- see the docstring
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            f"make_slide needs tifffile and imagecodecs, dependencies of wsi2rek missing from "
+            f"this environment ({exc}); install them with `pip install tifffile imagecodecs` "
+            "(or reinstall wsi2rek without --no-deps)"
+        ) from exc
+    return tifffile
+
+
+def _check_slide_options(*, kind: str, tile: int, quality: int, mpp: float) -> None:
+    """Refuse :func:`make_slide` options no TIFF reader would accept (ParameterError)."""
+    if kind not in ("svs", "tiff"):
+        raise ParameterError(f"kind must be 'svs' or 'tiff', got {kind!r}")
+    if tile <= 0 or tile % 16:
+        raise ParameterError(f"tile must be a positive multiple of 16, got {tile}")
+    if not 1 <= quality <= 100:
+        raise ParameterError(f"quality must be in 1..100, got {quality}")
+    if not (mpp > 0 and math.isfinite(mpp)):
+        raise ParameterError(f"mpp must be a positive number, got {mpp}")
+
+
+@attrs.frozen
+class _TiffLayout:
+    """What every page of a :func:`make_slide` file shares: its kind, level-0 size and codec."""
+
+    kind: Literal["svs", "tiff"]
+    width: int
+    height: int
+    tile: int
+    quality: int
+    mpp: float
+
+    def jpeg(self) -> dict[str, Any]:
+        """``tifffile`` keyword arguments of every tiled level."""
+        return {
+            "photometric": "rgb",
+            "compression": "jpeg",
+            "compressionargs": {"level": self.quality},
+            "tile": (self.tile, self.tile),
+            "metadata": None,
+            "software": False,
+        }
+
+    def resolution(self, level_width: int) -> dict[str, Any]:
+        """A generic TIFF level's resolution tags (pixels per centimetre); none for SVS."""
+        if self.kind == "svs":
+            return {}
+        res_cm = 1e4 / self.mpp / (self.width / level_width)
+        return {"resolution": (res_cm, res_cm), "resolutionunit": "CENTIMETER"}
+
+    def level0_tags(self) -> dict[str, Any]:
+        """Level 0's tags: the Aperio description (SVS) or the resolution (generic TIFF)."""
+        if self.kind != "svs":
+            return self.resolution(self.width)
+        w, h, t = self.width, self.height, self.tile
+        return {
+            "description": (
+                f"Aperio Image Library v12.0.15 \r\n{w}x{h} [0,0 {w}x{h}]"
+                f" ({t}x{t}) JPEG/RGB Q={self.quality}|AppMag = {10.0 / self.mpp:g}"
+                f"|MPP = {self.mpp:.6g}|Filename = wsi2rek-synthetic"
+            )
+        }
+
+
+def _write_pyramid(tif: tifffile.TiffWriter, scene: _Scene, layout: _TiffLayout) -> None:
+    """Write level 0, rendered strip by strip, then each halving of it.
+
+    An SVS gets its thumbnail as the second page, where OpenSlide's Aperio reader finds it.
+    """
+    sizes = _level_sizes(layout.width, layout.height)
+    level1 = np.empty((sizes[1][1], sizes[1][0], 3), dtype=np.uint8) if len(sizes) > 1 else None
+    tif.write(
+        _tiles(_level0_strips(scene, layout.tile, level1), layout.tile),
+        shape=(layout.height, layout.width, 3),
+        dtype=np.uint8,
+        **layout.jpeg(),
+        **layout.level0_tags(),
+    )
+    current = level1
+    for level, (lw, lh) in enumerate(sizes[1:], start=1):
+        if current is None:  # pragma: no cover - len(sizes) > 1 implies level1
+            break
+        if level > 1:
+            current = _downsample2(current)[:lh, :lw]
+        if layout.kind == "svs" and level == 1:
+            _write_thumbnail(tif, current, layout)
+        tif.write(
+            _tiles(_strips_of(current, layout.tile), layout.tile),
+            shape=(lh, lw, 3),
+            dtype=np.uint8,
+            subfiletype=1,
+            **layout.jpeg(),
+            **layout.resolution(lw),
+        )
+
+
+def _write_thumbnail(
+    tif: tifffile.TiffWriter, level1: NDArray[np.uint8], layout: _TiffLayout
+) -> None:
+    """The SVS thumbnail page: level 1 shrunk to fit 768 px, stripped (not tiled) JPEG."""
+    thumb = Image.fromarray(level1)
+    thumb.thumbnail((768, 768))
+    tif.write(
+        np.asarray(thumb),
+        photometric="rgb",
+        compression="jpeg",
+        compressionargs={"level": layout.quality},
+        rowsperstrip=16,
+        metadata=None,
+        software=False,
+        description=f"Aperio Image Library v12.0.15 \r\n{layout.width}x{layout.height} -> "
+        f"{thumb.width}x{thumb.height} - |MPP = {layout.mpp:.6g}",
+    )
 
 
 def make_image(
