@@ -15,8 +15,6 @@ from wsi2rek.geometry import Box
 
 __all__ = ["register"]
 
-_OUTPUT_SUFFIXES = (".geojson", ".json", ".csv", ".sqlite", ".sqlite3", ".db")
-
 
 def register(subparsers: Any) -> None:
     """Add the ``detect-slide`` and ``evaluate-detections`` subcommands."""
@@ -52,7 +50,16 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="the offline blob detector that finds the cells of synthetic slides",
     )
-    p.add_argument("--out", type=Path, required=True, help="detections.(geojson|csv|sqlite)")
+    # The dests of --out, --copy-db, --class and --overwrite are write_detections'
+    # parameters, so its errors print with these flags (cli_message).
+    p.add_argument(
+        "--out",
+        dest="path",
+        metavar="OUT",
+        type=Path,
+        required=True,
+        help="detections.(geojson|csv|sqlite)",
+    )
     p.add_argument("--tile", type=int, default=1024, help="tile side in px (default 1024)")
     p.add_argument(
         "--overlap", type=int, default=128, help="tile overlap in px, > object size (default 128)"
@@ -83,6 +90,8 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--copy-db",
+        dest="copy_from",
+        metavar="COPY_DB",
         type=Path,
         default=None,
         help="with a .sqlite --out: append to a copy of this SlideRunner database",
@@ -226,25 +235,19 @@ def _parse_roi(text: str | None) -> Box | None:
 
 def _detect(args: argparse.Namespace) -> int:
     from wsi2rek.inference import (  # noqa: PLC0415 (import on use keeps --help fast)
+        check_detections_output,
         detect_slide,
-        write_csv,
-        write_geojson,
-        write_sliderunner,
+        write_detections,
     )
     from wsi2rek.slides import open_slide  # noqa: PLC0415
 
-    out: Path = args.out
-    suffix = out.suffix.lower()
-    if suffix not in _OUTPUT_SUFFIXES:
-        raise DetectionError(
-            f"--out {out}: unknown format {suffix!r}; use .geojson, .csv or .sqlite"
-        )
-    if args.copy_db is not None and suffix not in (".sqlite", ".sqlite3", ".db"):
-        raise DetectionError("--copy-db needs a SlideRunner --out (.sqlite)")
-    if args.class_name is not None and suffix not in (".sqlite", ".sqlite3", ".db"):
-        raise DetectionError("--class needs a SlideRunner --out (.sqlite)")
-    if suffix in (".sqlite", ".sqlite3", ".db") and out.exists() and not args.overwrite:
-        raise DetectionError(f"--out {out} exists; pass --overwrite to replace it")
+    out: Path = args.path
+    writing = {
+        "copy_from": args.copy_from,
+        "class_name": args.class_name,
+        "overwrite": args.overwrite,
+    }
+    check_detections_output(out, **writing)  # before the run, not after it
     _check_picture_args(args)
     detector = _load_detector(args)
     with open_slide(args.slide, backend=args.backend) as slide:
@@ -263,20 +266,13 @@ def _detect(args: argparse.Namespace) -> int:
             on_error=args.on_error,
             progress=show_progress(args),
         )
-        if suffix in (".geojson", ".json"):
-            write_geojson(result.detections, out)
-        elif suffix == ".csv":
-            write_csv(result.detections, out)
-        else:
-            write_sliderunner(
-                result.detections,
-                out,
-                slide_name=slide.path.name,
-                slide_size=slide.dimensions,
-                copy_from=args.copy_db,
-                class_name=args.class_name,
-                overwrite=args.overwrite,
-            )
+        write_detections(
+            result.detections,
+            out,
+            slide_name=slide.path.name,
+            slide_size=slide.dimensions,
+            **writing,
+        )
         spot, note = _hotspot_and_preview(args, slide, result.detections)
     summary = {**result.to_dict(), "out": str(out), "hotspot": spot}
     if args.preview is not None:

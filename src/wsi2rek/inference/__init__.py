@@ -3,8 +3,9 @@
 :func:`detect_slide` runs any :class:`~wsi2rek.detection.Detector` over a slide in
 overlapping tiles and merges the results; :func:`evaluate_detections` scores them against
 annotated centres; the writers export them for QuPath (GeoJSON), spreadsheets (CSV) and
-SlideRunner; :class:`BlobDetector` finds the dark cells of the synthetic test slides so
-the whole pipeline runs without AWS.
+SlideRunner (:func:`write_detections` picks one by the file's suffix);
+:class:`BlobDetector` finds the dark cells of the synthetic test slides so the whole
+pipeline runs without AWS.
 """
 
 from wsi2rek.inference._blob import BlobDetector, label_components
@@ -20,10 +21,13 @@ from wsi2rek.inference._evaluate import (
 )
 from wsi2rek.inference._export import (
     CSV_COLUMNS,
+    DetectionFormat,
+    check_detections_output,
     label_color,
     read_detections,
     to_geojson,
     write_csv,
+    write_detections,
     write_geojson,
     write_sliderunner,
 )
@@ -44,6 +48,7 @@ __all__ = [
     "HOTSPOT_MM2",
     "BlobDetector",
     "DetectOptions",
+    "DetectionFormat",
     "EvaluationResult",
     "Hotspot",
     "Metrics",
@@ -52,6 +57,7 @@ __all__ = [
     "ThresholdPoint",
     "Tile",
     "TileCache",
+    "check_detections_output",
     "detect_slide",
     "detector_id",
     "evaluate_detections",
@@ -69,6 +75,7 @@ __all__ = [
     "to_geojson",
     "write_csv",
     "write_detection_preview",
+    "write_detections",
     "write_geojson",
     "write_sliderunner",
 ]

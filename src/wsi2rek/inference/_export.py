@@ -12,6 +12,7 @@ import re
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,16 +26,20 @@ from wsi2rek.errors import (
     AnnotationError,
     DetectionError,
     InputNotFoundError,
+    ParameterError,
     SkippedAnnotationWarning,
 )
 from wsi2rek.geometry import Box
 
 __all__ = [  # write_sliderunner lives in wsi2rek.annotations.sliderunner
     "CSV_COLUMNS",
+    "DetectionFormat",
+    "check_detections_output",
     "label_color",
     "read_detections",
     "to_geojson",
     "write_csv",
+    "write_detections",
     "write_geojson",
     "write_sliderunner",
 ]
@@ -52,6 +57,32 @@ CSV_COLUMNS = (
     "center_x",
     "center_y",
 )
+
+
+class DetectionFormat(StrEnum):
+    """A file format for detections, chosen by the file's suffix (see :meth:`of`)."""
+
+    GEOJSON = "geojson"
+    """QuPath GeoJSON: ``.geojson`` or ``.json``."""
+    CSV = "csv"
+    """CSV with :data:`CSV_COLUMNS`: ``.csv``."""
+    SLIDERUNNER = "sliderunner"
+    """A SlideRunner database: ``.sqlite``, ``.sqlite3`` or ``.db``."""
+
+    @classmethod
+    def of(cls, path: str | Path) -> DetectionFormat | None:
+        """The format ``path``'s suffix (any case) selects, or None for another suffix."""
+        return _SUFFIXES.get(Path(path).suffix.lower())
+
+
+_SUFFIXES = {
+    ".geojson": DetectionFormat.GEOJSON,
+    ".json": DetectionFormat.GEOJSON,
+    ".csv": DetectionFormat.CSV,
+    ".sqlite": DetectionFormat.SLIDERUNNER,
+    ".sqlite3": DetectionFormat.SLIDERUNNER,
+    ".db": DetectionFormat.SLIDERUNNER,
+}
 
 _CONFIDENCE_RE = re.compile(r"confidence\s*[=:]\s*([0-9]+(?:\.[0-9]*)?)")
 
@@ -138,6 +169,109 @@ def write_csv(detections: Iterable[Detection], path: str | Path) -> Path:
     with _atomic(out) as fh:
         fh.write(buffer.getvalue())
     return out
+
+
+def check_detections_output(
+    path: str | Path,
+    *,
+    copy_from: str | Path | None = None,
+    class_name: str | None = None,
+    overwrite: bool = False,
+) -> DetectionFormat:
+    """Check that :func:`write_detections` can write to ``path`` with these options.
+
+    Nothing is written: call it before a long detection run, so a wrong output name fails
+    at once rather than after the run (:func:`write_detections` checks the same).
+
+    Returns:
+        The format ``path``'s suffix selects.
+
+    Raises:
+        ParameterError: ``path`` has no detections suffix (``.geojson``/``.json``,
+            ``.csv``, ``.sqlite``/``.sqlite3``/``.db``), or ``copy_from`` or
+            ``class_name`` is given for a format other than a SlideRunner database.
+        DetectionError: ``path`` is a SlideRunner database that exists and ``overwrite``
+            is False (GeoJSON and CSV files are replaced, as every writer here does).
+    """
+    out = Path(path)
+    found = DetectionFormat.of(out)
+    if found is None:
+        raise ParameterError(
+            f"path={out}: unknown format {out.suffix.lower()!r}; use .geojson, .csv or .sqlite",
+            parameter="path",
+        )
+    if found is not DetectionFormat.SLIDERUNNER:
+        # The messages read as the CLI's (--copy-db needs a SlideRunner --out) once
+        # translated; "path=" with no value names the parameter itself.
+        for name, value in (("copy_from", copy_from), ("class_name", class_name)):
+            if value is not None:
+                raise ParameterError(
+                    f"{name} needs a SlideRunner path= (.sqlite)", parameter=(name, "path")
+                )
+    elif out.exists() and not overwrite:
+        raise DetectionError(
+            f"path={out} exists; pass overwrite=True to replace it",
+            parameter=("path", "overwrite"),
+        )
+    return found
+
+
+def write_detections(
+    detections: Iterable[Detection],
+    path: str | Path,
+    *,
+    slide_name: str | None = None,
+    slide_size: tuple[int, int] | None = None,
+    copy_from: str | Path | None = None,
+    class_name: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write detections in the format ``path``'s suffix names; atomic. Returns the path.
+
+    ``.geojson``/``.json`` go to :func:`write_geojson`, ``.csv`` to :func:`write_csv` and
+    ``.sqlite``/``.sqlite3``/``.db`` to :func:`write_sliderunner` (suffixes in any case).
+    The options are checked first, by :func:`check_detections_output`.
+
+    Args:
+        detections: Detections in level-0 pixels (a list or a
+            :class:`~wsi2rek.inference.SlideDetections`).
+        path: The file to write.
+        slide_name: SlideRunner only: the slide's file name, as SlideRunner lists it
+            (default: ``detections.slide`` of a :class:`SlideDetections`).
+        slide_size: SlideRunner only: ``(width, height)`` stored when the slide is added.
+        copy_from: SlideRunner only: a database to copy and append to (never modified).
+        class_name: SlideRunner only: one class for every detection.
+        overwrite: SlideRunner only: replace an existing ``path``.
+
+    Raises:
+        ParameterError: an unknown suffix, a SlideRunner-only option for another format,
+            or a SlideRunner database without ``slide_name``.
+        DetectionError: ``path`` is an existing SlideRunner database and ``overwrite`` is
+            False; or as :func:`write_sliderunner` raises.
+    """
+    found = check_detections_output(
+        path, copy_from=copy_from, class_name=class_name, overwrite=overwrite
+    )
+    if found is DetectionFormat.GEOJSON:
+        return write_geojson(detections, path)
+    if found is DetectionFormat.CSV:
+        return write_csv(detections, path)
+    name = slide_name if slide_name is not None else getattr(detections, "slide", None)
+    if name is None:
+        raise ParameterError(
+            f"writing the SlideRunner database {path} needs the slide's file name: pass "
+            "slide_name=",
+            parameter="slide_name",
+        )
+    return write_sliderunner(
+        detections,
+        path,
+        slide_name=str(name),
+        slide_size=slide_size,
+        copy_from=copy_from,
+        class_name=class_name,
+        overwrite=overwrite,
+    )
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -285,13 +419,14 @@ def read_detections(
     p = Path(path)
     if not p.is_file():
         raise InputNotFoundError(f"detections file not found: {p}", path=p)
-    suffix = p.suffix.lower()
-    if suffix in (".geojson", ".json"):
+    found = DetectionFormat.of(p)
+    if found is DetectionFormat.GEOJSON:
         return _read_geojson(p, spot_radius)
-    if suffix == ".csv":
+    if found is DetectionFormat.CSV:
         return _read_csv(p)
-    if suffix in (".sqlite", ".sqlite3", ".db"):
+    if found is DetectionFormat.SLIDERUNNER:
         return _read_sqlite(p, slide, spot_radius)
     raise DetectionError(
-        f"{p}: unknown detections format {suffix!r}; expected .geojson, .json, .csv or .sqlite"
+        f"{p}: unknown detections format {p.suffix.lower()!r}; expected .geojson, .json, "
+        ".csv or .sqlite"
     )
