@@ -141,7 +141,7 @@ def test_versions_before_0_4_name_the_type_differently() -> None:
 
 def test_a_points_annotation_is_one_spot_per_point_not_one_box(tmp_path: Path) -> None:
     path = _write(tmp_path / "points.geojson", [_feature(POINTS["geometry"], "detection", MITOSIS)])
-    found = read_detections(path, spot_radius=25)
+    found = read_detections(path, spot_radius_px=25)
     assert [d.box for d in found] == [
         Box(975, 975, 1025, 1025),
         Box(4975, 3975, 5025, 4025),

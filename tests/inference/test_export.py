@@ -79,7 +79,7 @@ def test_geojson_from_qupath_with_list_measurements_and_points(tmp_path: Path) -
         }
     ]
     path.write_text(json.dumps(features))
-    (only,) = read_detections(path, spot_radius=10)
+    (only,) = read_detections(path, spot_radius_px=10)
     assert only == Detection("cell", 42.0, Box(40, 50, 60, 70))
 
 

@@ -18,7 +18,12 @@ from typing import IO, Any
 
 from wsi2rek._atomic import atomic_open
 from wsi2rek._json import dumps
-from wsi2rek.annotations import AnnotationKind, QuPathObject, read_qupath_objects
+from wsi2rek.annotations import (
+    DEFAULT_SPOT_RADIUS_PX,
+    AnnotationKind,
+    QuPathObject,
+    read_qupath_objects,
+)
 from wsi2rek.annotations import qupath_skip_summary as skip_summary
 from wsi2rek.annotations.sliderunner import DETECTED_SUFFIX, write_sliderunner
 from wsi2rek.detection import Detection
@@ -293,7 +298,7 @@ def _confidence_of(obj: QuPathObject, path: Path) -> float:
     return found
 
 
-def _read_geojson(path: Path, spot_radius: float) -> list[Detection]:
+def _read_geojson(path: Path, spot_radius_px: float) -> list[Detection]:
     try:
         objects, skipped = read_qupath_objects(path)
     except AnnotationError as exc:
@@ -321,7 +326,7 @@ def _read_geojson(path: Path, spot_radius: float) -> list[Detection]:
     out = []
     for obj in wanted:
         box = (
-            Box.around(obj.points[0], spot_radius)
+            Box.around(obj.points[0], spot_radius_px)
             if obj.kind is AnnotationKind.SPOT
             else Box.from_points(obj.points)
         )
@@ -369,7 +374,7 @@ def _read_csv(path: Path) -> list[Detection]:
     return out
 
 
-def _read_sqlite(path: Path, slide: str | int | None, spot_radius: float) -> list[Detection]:
+def _read_sqlite(path: Path, slide: str | int | None, spot_radius_px: float) -> list[Detection]:
     from wsi2rek.annotations import SlideRunnerDB  # noqa: PLC0415 (only for databases)
 
     with SlideRunnerDB(path) as db:
@@ -392,12 +397,15 @@ def _read_sqlite(path: Path, slide: str | int | None, spot_radius: float) -> lis
                 else "unknown"
             )
             label = label.removesuffix(DETECTED_SUFFIX)  # written by write_sliderunner
-            out.append(Detection(label, min(conf, 100.0), ann.box(spot_radius)))
+            out.append(Detection(label, min(conf, 100.0), ann.box(spot_radius_px)))
         return out
 
 
 def read_detections(
-    path: str | Path, *, slide: str | int | None = None, spot_radius: float = 25.0
+    path: str | Path,
+    *,
+    slide: str | int | None = None,
+    spot_radius_px: float = DEFAULT_SPOT_RADIUS_PX,
 ) -> list[Detection]:
     """Read detections back from GeoJSON, CSV or a SlideRunner database.
 
@@ -406,11 +414,11 @@ def read_detections(
     :func:`write_csv` and :func:`write_sliderunner`, or by QuPath and SlideRunner).
 
     GeoJSON features need a geometry (its extent is the box; a point becomes a square
-    of half-side ``spot_radius``); the label is the classification name and the
-    confidence ``measurements.confidence`` (100 when missing). SlideRunner spots become
-    squares of half-side ``spot_radius``; the confidence comes from a ``confidence=..``
-    description (100 when missing); ``slide`` picks the slide when the database has
-    several.
+    of half-side ``spot_radius_px``, level-0 pixels, 25 by default); the label is the
+    classification name and the confidence ``measurements.confidence`` (100 when
+    missing). SlideRunner spots become squares of half-side ``spot_radius_px`` too; the
+    confidence comes from a ``confidence=..`` description (100 when missing); ``slide``
+    picks the slide when the database has several.
 
     Raises:
         InputNotFoundError: ``path`` does not exist.
@@ -421,11 +429,11 @@ def read_detections(
         raise InputNotFoundError(f"detections file not found: {p}", path=p)
     found = DetectionFormat.of(p)
     if found is DetectionFormat.GEOJSON:
-        return _read_geojson(p, spot_radius)
+        return _read_geojson(p, spot_radius_px)
     if found is DetectionFormat.CSV:
         return _read_csv(p)
     if found is DetectionFormat.SLIDERUNNER:
-        return _read_sqlite(p, slide, spot_radius)
+        return _read_sqlite(p, slide, spot_radius_px)
     raise DetectionError(
         f"{p}: unknown detections format {p.suffix.lower()!r}; expected .geojson, .json, "
         ".csv or .sqlite"
