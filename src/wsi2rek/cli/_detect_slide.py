@@ -6,12 +6,16 @@ import argparse
 import importlib
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wsi2rek.cli._common import add_backend_flag, add_json_flag, print_json, show_progress
 from wsi2rek.errors import DetectionError, ParameterError
 from wsi2rek.geometry import Box
+
+if TYPE_CHECKING:
+    from wsi2rek.inference import SlideEvaluation
 
 __all__ = ["register"]
 
@@ -157,7 +161,16 @@ def register(subparsers: Any) -> None:
         help="detection label and its ground-truth classes, by id or name, e.g. "
         "'mitotic figure=2' or 'mitotic figure=Mitotic figure' (repeatable)",
     )
-    e.add_argument("--radius", type=float, default=25.0, help="match radius, px (default 25)")
+    # No default here: evaluate_slide's is MITOS_MATCH_RADIUS_PX (importing it would load
+    # the inference package for every command's --help).
+    e.add_argument(
+        "--radius",
+        dest="radius_px",
+        metavar="RADIUS",
+        type=float,
+        default=None,
+        help="match radius, px (default 25)",
+    )
     e.add_argument("--min-confidence", type=float, default=None, help="percent, 0-100")
     add_json_flag(e)
     e.set_defaults(handler=_evaluate)
@@ -359,9 +372,7 @@ def _hotspot_and_preview(
 def _evaluate(args: argparse.Namespace) -> int:
     from wsi2rek.annotations import open_annotations  # noqa: PLC0415 (import on use)
     from wsi2rek.inference import (  # noqa: PLC0415
-        Metrics,
-        evaluate_detections,
-        format_ratio,
+        evaluate_slide,
         ground_truth_from_db,
         read_detections,
     )
@@ -373,72 +384,63 @@ def _evaluate(args: argparse.Namespace) -> int:
         truth = ground_truth_from_db(db, record.uid, label_map)
     # A SlideRunner file of detections may hold several slides: pick the same one.
     detections = read_detections(args.detections, slide=record.filename)
-    results = {
-        label: evaluate_detections(
-            {record.filename: detections},
-            {record.filename: truth[label]},
-            radius_px=args.radius,
-            min_confidence=args.min_confidence,
-            label=label,
-        )
-        for label in label_map.labels
-    }
-    overall = Metrics(0, 0, 0)
-    for r in results.values():
-        overall = overall + r.overall
-    known = set(label_map.labels)
-    ignored = sum(1 for d in detections if d.label not in known)
-    carried = Counter(d.label for d in detections)
-    carried_text = ", ".join(f"{name!r} ({n})" for name, n in sorted(carried.items()))
-    if detections and ignored == len(detections):
+    options: dict[str, Any] = {"min_confidence": args.min_confidence}
+    if args.radius_px is not None:
+        options["radius_px"] = args.radius_px
+    try:
+        found = evaluate_slide(detections, truth, slide=record.filename, **options)
+    except ParameterError as exc:
+        if exc.parameters != ("truth_by_label",) or not detections:
+            raise
+        carried = Counter(d.label for d in detections)
         # Every detection would be ignored: the scores would be meaningless zeros.
         raise ParameterError(
             f"no detection in {args.detections} for slide {record.filename} has a --label "
             f"label ({', '.join(repr(x) for x in label_map.labels)}); its detections carry "
-            f"{carried_text}: name one of these in --label, e.g. "
+            f"{_carried(carried)}: name one of these in --label, e.g. "
             f"--label '{min(carried)}=IDS'"
-        )
+        ) from None
     if not detections:
         print(
             f"warning: {args.detections} holds no detection for slide {record.filename}; "
             "check --slide (precision is n/a)",
             file=sys.stderr,
         )
-    for label in label_map.labels:
-        if detections and label not in carried:
-            print(
-                f"warning: no detection is labelled {label!r}; the detections carry {carried_text}",
-                file=sys.stderr,
-            )
-    summary: dict[str, Any] = {
-        "slide": record.filename,
-        "radius_px": args.radius,
-        "min_confidence": args.min_confidence,
-        **overall.to_dict(),
-        "ignored_detections": ignored,
-        "labels": {
-            label: {k: v for k, v in r.to_dict().items() if k != "per_slide"}
-            for label, r in results.items()
-        },
-    }
+    for label in found.undetected_labels:
+        print(
+            f"warning: no detection is labelled {label!r}; the detections carry "
+            f"{_carried(found.label_counts)}",
+            file=sys.stderr,
+        )
     if args.json:
-        print_json(summary)
+        print_json(found.to_dict())
         return 0
-    print(f"{record.filename}: radius {args.radius:g} px")
+    _print_evaluation(found)
+    return 0
+
+
+def _carried(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{name!r} ({n})" for name, n in sorted(counts.items()))
+
+
+def _print_evaluation(found: SlideEvaluation) -> None:
+    from wsi2rek.inference import format_ratio  # noqa: PLC0415
+
+    print(f"{found.slide}: radius {found.radius_px:g} px")
     print(f"{'label':<24} {'TP':>6} {'FP':>6} {'FN':>6} {'prec':>6} {'recall':>6} {'F1':>6}  best")
-    for label, r in results.items():
+    for label, r in found.labels.items():
         m = r.overall
         best = "-" if r.best is None else f"{r.best.threshold:.1f}% (F1 {r.best.metrics.f1:.3f})"
         print(
             f"{label:<24} {m.tp:>6} {m.fp:>6} {m.fn:>6} {format_ratio(m.precision):>6} "
             f"{format_ratio(m.recall):>6} {m.f1:>6.3f}  {best}"
         )
-    if len(results) > 1:
+    overall = found.overall
+    if len(found.labels) > 1:
         print(
             f"{'overall':<24} {overall.tp:>6} {overall.fp:>6} {overall.fn:>6} "
             f"{format_ratio(overall.precision):>6} {format_ratio(overall.recall):>6} "
             f"{overall.f1:>6.3f}"
         )
-    if ignored:
-        print(f"note: {ignored} detections have labels not in --label and were ignored")
-    return 0
+    if found.ignored:
+        print(f"note: {found.ignored} detections have labels not in --label and were ignored")

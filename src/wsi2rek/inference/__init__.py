@@ -11,10 +11,13 @@ pipeline runs without AWS.
 from wsi2rek.inference._blob import BlobDetector, label_components
 from wsi2rek.inference._cache import TileCache
 from wsi2rek.inference._evaluate import (
+    MITOS_MATCH_RADIUS_PX,
     EvaluationResult,
     Metrics,
+    SlideEvaluation,
     ThresholdPoint,
     evaluate_detections,
+    evaluate_slide,
     format_ratio,
     ground_truth_from_db,
     match_detections,
@@ -46,6 +49,7 @@ from wsi2rek.inference._tiles import Tile, plan_tiles
 __all__ = [
     "CSV_COLUMNS",
     "HOTSPOT_MM2",
+    "MITOS_MATCH_RADIUS_PX",
     "BlobDetector",
     "DetectOptions",
     "DetectionFormat",
@@ -54,6 +58,7 @@ __all__ = [
     "Metrics",
     "RateLimiter",
     "SlideDetections",
+    "SlideEvaluation",
     "ThresholdPoint",
     "Tile",
     "TileCache",
@@ -61,6 +66,7 @@ __all__ = [
     "detect_slide",
     "detector_id",
     "evaluate_detections",
+    "evaluate_slide",
     "format_ratio",
     "ground_truth_from_db",
     "hotspot",

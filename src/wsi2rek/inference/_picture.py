@@ -25,7 +25,7 @@ from wsi2rek._atomic import atomic_write_bytes
 from wsi2rek.detection import Detection
 from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Box, Point
-from wsi2rek.inference._evaluate import match_both
+from wsi2rek.inference._evaluate import MITOS_MATCH_RADIUS_PX, match_both
 
 __all__ = ["HOTSPOT_MM2", "Hotspot", "hotspot", "write_detection_preview"]
 
@@ -190,7 +190,7 @@ def write_detection_preview(
     out: str | os.PathLike[str],
     *,
     truth: Sequence[Point] | None = None,
-    radius_px: float = 25.0,
+    radius_px: float = MITOS_MATCH_RADIUS_PX,
     max_size: int = 1024,
     area_mm2: float = HOTSPOT_MM2,
 ) -> Hotspot | None:
