@@ -50,9 +50,14 @@ from typing import Any
 import numpy as np
 
 from wsi2rek.detection import Detection, RGBImage
-from wsi2rek.inference import BlobDetector, detect_slide, merge_detections, plan_tiles
+from wsi2rek.inference import (
+    BlobDetector,
+    detect_slide,
+    merge_detections,
+    plan_tiles,
+    tile_detections_to_slide,
+)
 from wsi2rek.inference._cache import _decode
-from wsi2rek.inference._slide import tile_detections_to_slide
 from wsi2rek.slides import open_slide
 from wsi2rek.testing import make_slide
 
@@ -181,7 +186,7 @@ def run_baseline(path: Path, latency: float) -> dict[str, Any]:
         tiles = plan_tiles(slide.dimensions, tile=TILE, overlap=OVERLAP)
         for t in tiles:
             image = slide.read_region(t.x, t.y, t.width, t.height)
-            found.extend(tile_detections_to_slide(t, detector.detect(image))[0])
+            found.extend(tile_detections_to_slide(t, detector.detect(image)).detections)
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu0 - detector.cpu
     return {
@@ -205,7 +210,7 @@ def run_duplicates(
         per_tile[tuple(row["tile"])] = [_decode(d) for d in row["detections"]]
     raw: list[Detection] = []
     for t in plan_tiles(size, tile=TILE, overlap=OVERLAP):
-        raw.extend(tile_detections_to_slide(t, per_tile[t.key])[0])
+        raw.extend(tile_detections_to_slide(t, per_tile[t.key]).detections)
     return {
         "wsi2rek": duplicate_stats(result.detections, cells),
         "plain_nms_without_border_rule": duplicate_stats(merge_detections(raw), cells),

@@ -40,6 +40,7 @@ from wsi2rek.inference._picture import HOTSPOT_MM2, Hotspot, hotspot, write_dete
 from wsi2rek.inference._rate import RateLimiter
 from wsi2rek.inference._slide import (
     SlideDetections,
+    TileDetections,
     detect_slide,
     detector_id,
     tile_detections_to_slide,
@@ -62,6 +63,7 @@ __all__ = [
     "ThresholdPoint",
     "Tile",
     "TileCache",
+    "TileDetections",
     "check_detections_output",
     "detect_slide",
     "detector_id",

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import attrs
 
 from wsi2rek.detection import Detection, Detector, RGBImage
-from wsi2rek.errors import DetectionError, SlideError, Wsi2RekWarning
+from wsi2rek.errors import DetectionError, ParameterError, SlideError, Wsi2RekWarning
 from wsi2rek.execution import BoundedRun, ProgressSubscriber, as_subscriber, tracked
 from wsi2rek.geometry import Box
 from wsi2rek.inference._cache import TileCache, TileKey
@@ -23,7 +23,13 @@ from wsi2rek.inference._rate import RateLimiter
 from wsi2rek.inference._tiles import Tile, plan_tiles
 from wsi2rek.slides import SlideSource
 
-__all__ = ["SlideDetections", "detect_slide", "detector_id", "tile_detections_to_slide"]
+__all__ = [
+    "SlideDetections",
+    "TileDetections",
+    "detect_slide",
+    "detector_id",
+    "tile_detections_to_slide",
+]
 
 DetectFn = Callable[[RGBImage], Sequence[Detection]]
 
@@ -143,14 +149,54 @@ def _resolve_detector(detector: Detector | DetectFn) -> DetectFn:
     )
 
 
+def _same_length(instance: TileDetections, _attribute: object, value: tuple[bool, ...]) -> None:
+    if len(value) != len(instance.detections):
+        raise ParameterError(
+            f"TileDetections needs one partial flag per detection: got {len(value)} flags "
+            f"for {len(instance.detections)} detections"
+        )
+
+
+@attrs.frozen
+class TileDetections:
+    """Detections mapped from a tile to the slide, each flagged whole or partial.
+
+    Attributes:
+        detections: Boxes in level-0 pixels of the slide.
+        partial: One flag per detection, in the same order: True when its box touches an
+            interior tile edge (the object may continue in the neighbouring tile), which
+            :func:`merge_indices` uses to prefer the tile that sees the object whole.
+    """
+
+    detections: tuple[Detection, ...]
+    partial: tuple[bool, ...] = attrs.field(validator=_same_length)
+
+    def __len__(self) -> int:
+        return len(self.detections)
+
+    def above(self, min_confidence: float | None) -> TileDetections:
+        """The detections (and their flags) with ``confidence >= min_confidence``."""
+        if min_confidence is None:
+            return self
+        kept = [
+            (d, p)
+            for d, p in zip(self.detections, self.partial, strict=True)
+            if d.confidence >= min_confidence
+        ]
+        return TileDetections(tuple(d for d, _ in kept), tuple(p for _, p in kept))
+
+
 def tile_detections_to_slide(
     tile: Tile, found: Sequence[Detection], *, border_margin: float = BORDER_MARGIN
-) -> tuple[list[Detection], list[bool]]:
+) -> TileDetections:
     """Map a tile's detections to level-0 pixels and flag the partial ones.
 
     Boxes are clipped to the tile (detectors may overshoot); boxes with nothing left are
     dropped. A box is partial when it lies within ``border_margin`` pixels of an interior
     tile edge (one shared with a neighbouring tile).
+
+    Returns:
+        The level-0 detections with one partial flag each.
 
     Raises:
         DetectionError: when the detector returned something other than detections.
@@ -177,7 +223,7 @@ def tile_detections_to_slide(
         )
         l0 = box.scale(tile.downsample).translate(tile.x, tile.y)
         out.append(Detection(det.label, det.confidence, l0))
-    return out, partial
+    return TileDetections(tuple(out), tuple(partial))
 
 
 @contextlib.contextmanager
@@ -293,8 +339,8 @@ def detect_slide(
             source, fn, todo, options=options, cache=cache, header=header, subscriber=subscriber
         )
         name = source.path.name
-    mapped, partial = _collect(todo, run.results, options.min_confidence)
-    merged = _merge(mapped, partial, options)
+    mapped = _collect(todo, run.results, options.min_confidence)
+    merged = _merge(mapped, options)
     return SlideDetections(
         slide=name,
         detections=tuple(merged),
@@ -314,7 +360,6 @@ def detect_slide(
 # --- the steps ---------------------------------------------------------------------------
 
 #: A tile's detections in level-0 pixels, and for each whether it touches an interior edge.
-_Mapped = tuple[list[Detection], list[bool]]
 
 
 def _plan(source: SlideSource, options: DetectOptions) -> tuple[list[Tile], list[Tile]]:
@@ -360,7 +405,7 @@ def _cache_header(source: SlideSource, options: DetectOptions, detector: str) ->
 class _Run:
     """What running the tiles produced."""
 
-    results: dict[TileKey, _Mapped]
+    results: dict[TileKey, TileDetections]
     failed: list[Tile]
     cached: int
     ran: int
@@ -378,7 +423,7 @@ def _run_tiles(
     subscriber: ProgressSubscriber | None,
 ) -> _Run:
     """Run the detector on the tiles missing from the cache; map each result to level 0."""
-    results: dict[TileKey, _Mapped] = {}
+    results: dict[TileKey, TileDetections] = {}
     failed: list[Tile] = []
     limiter = RateLimiter(options.max_tps) if options.max_tps is not None else None
     starts: list[float] = []  # list.append is atomic: safe from the workers
@@ -437,33 +482,31 @@ def _tile_error(source: SlideSource, t: Tile, exc: Exception) -> Exception:
 
 
 def _collect(
-    todo: Sequence[Tile], results: dict[TileKey, _Mapped], min_confidence: float | None
-) -> _Mapped:
+    todo: Sequence[Tile], results: dict[TileKey, TileDetections], min_confidence: float | None
+) -> TileDetections:
     """Every tile's level-0 detections in tile order, above ``min_confidence``."""
     mapped: list[Detection] = []
     partial: list[bool] = []
     for t in todo:
         if t.key not in results:
             continue
-        dets, flags = results[t.key]
-        for d, f in zip(dets, flags, strict=True):
-            if min_confidence is None or d.confidence >= min_confidence:
-                mapped.append(d)
-                partial.append(f)
-    return mapped, partial
+        kept = results[t.key].above(min_confidence)
+        mapped.extend(kept.detections)
+        partial.extend(kept.partial)
+    return TileDetections(tuple(mapped), tuple(partial))
 
 
-def _merge(mapped: list[Detection], partial: list[bool], options: DetectOptions) -> list[Detection]:
+def _merge(mapped: TileDetections, options: DetectOptions) -> list[Detection]:
     """One detection per object, sorted top to bottom."""
     keep = merge_indices(
-        mapped,
+        mapped.detections,
         iou_threshold=options.merge_iou,
         distance=options.merge_distance,
         class_aware=options.class_aware,
-        partial=partial,
+        partial=mapped.partial,
     )
     return sorted(
-        (mapped[i] for i in keep),
+        (mapped.detections[i] for i in keep),
         key=lambda d: (d.box.top, d.box.left, -d.confidence, d.label),
     )
 
