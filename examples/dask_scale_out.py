@@ -100,7 +100,7 @@ def dask_executor(scheduler: str | None, workers: int) -> Iterator[tuple[Executo
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # any free port: 8787 may be taken
         ) as cluster,
         Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):

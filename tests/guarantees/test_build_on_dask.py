@@ -54,7 +54,7 @@ def scheduler() -> Iterator[str]:
         n_workers=2,
         threads_per_worker=1,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # None means 8787, which a parallel test may hold
     ) as cluster:
         yield str(cluster.scheduler_address)
 
