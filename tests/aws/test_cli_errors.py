@@ -9,11 +9,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-from wsi2rek.aws import make_s3_client
-from wsi2rek.cli._aws import _manifest_uris
-from wsi2rek.errors import AwsError
 from wsi2rek.testing.fake_rekognition import FakeRekognitionServer
 
 
@@ -68,10 +63,3 @@ def test_train_with_a_too_short_bucket_name_is_one_line(
         "0.02",
     )
     assert_one_line_error(result, "Parameter validation failed", "Bucket", "min length: 3")
-
-
-def test_train_with_an_unreachable_s3_is_one_aws_error() -> None:
-    """A connection error while looking for test.s3.manifest was a raw botocore error."""
-    client = make_s3_client(endpoint_url="http://127.0.0.1:9", max_attempts=1)
-    with pytest.raises(AwsError, match=r"HeadObject on s3://bkt/ds/test.s3.manifest failed"):
-        _manifest_uris("s3://bkt/ds/", client)

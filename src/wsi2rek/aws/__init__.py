@@ -26,7 +26,7 @@ from wsi2rek.aws._evaluation import (
 from wsi2rek.aws._images import MAX_IMAGE_BYTES, EncodedImage, ImageInput, encode_for_detection
 from wsi2rek.aws._manifests import rewrite_manifest
 from wsi2rek.aws._model import CustomLabelsModel
-from wsi2rek.aws._project import CustomLabelsProject
+from wsi2rek.aws._project import CustomLabelsProject, DatasetManifests, find_manifests
 from wsi2rek.aws._s3 import METADATA_SHA256, S3Uploader, UploadFailure, UploadReport
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "METADATA_SHA256",
     "CustomLabelsModel",
     "CustomLabelsProject",
+    "DatasetManifests",
     "EncodedImage",
     "EntryError",
     "ImageInput",
@@ -47,6 +48,7 @@ __all__ = [
     "encode_for_detection",
     "error_code",
     "extract_entry_errors",
+    "find_manifests",
     "make_rekognition_client",
     "make_s3_client",
     "parse_evaluation_summary",

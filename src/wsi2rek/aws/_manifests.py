@@ -9,7 +9,16 @@ from wsi2rek._jsonl import dumps_line, parse_line, split_lines
 from wsi2rek.errors import ManifestError
 from wsi2rek.rekognition import Code
 
-__all__ = ["rewrite_manifest"]
+__all__ = ["rewrite_manifest", "s3_manifest_name"]
+
+
+def s3_manifest_name(split: str) -> str:
+    """The name of a split's rewritten manifest: ``train`` -> ``train.s3.manifest``.
+
+    ``S3Uploader`` writes it beside the local manifest and under the upload prefix;
+    :func:`wsi2rek.aws.find_manifests` looks for it there.
+    """
+    return f"{split}.s3.manifest"
 
 
 def rewrite_manifest(

@@ -6,16 +6,19 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import botocore.exceptions
 
 from wsi2rek.aws._clients import (
     aws_error,
     error_code,
     make_rekognition_client,
+    make_s3_client,
     parse_s3_uri,
     wait_for_status,
 )
 from wsi2rek.aws._evaluation import TrainingFailedError, extract_entry_errors, format_errors
+from wsi2rek.aws._manifests import s3_manifest_name
 from wsi2rek.aws._model import CustomLabelsModel
 from wsi2rek.errors import AwsError, ParameterError
 
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_rekognition import RekognitionClient
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["CustomLabelsProject"]
+__all__ = ["CustomLabelsProject", "DatasetManifests", "find_manifests"]
 
 _log = logging.getLogger("wsi2rek.aws")
 
@@ -35,6 +38,53 @@ def _s3_object(uri: str) -> dict[str, str]:
     if not key or key.endswith("/"):
         raise ParameterError(f"expected the S3 URI of a manifest file, got {uri!r}")
     return {"Bucket": bucket, "Name": key}
+
+
+@attrs.frozen
+class DatasetManifests:
+    """The manifests a project's datasets are created from.
+
+    Attributes:
+        train: ``s3://`` URI of the training manifest.
+        test: ``s3://`` URI of the test manifest, or None: the service then splits the
+            training images (``DistributeDatasetEntries``).
+    """
+
+    train: str
+    test: str | None = None
+
+
+def find_manifests(dataset_uri: str, *, s3_client: S3Client) -> DatasetManifests:
+    """The manifests of a dataset uploaded to S3.
+
+    Args:
+        dataset_uri: The prefix ``wsi2rek upload`` wrote the dataset folder to
+            (``s3://bucket/prefix/``, trailing slash optional): its ``train.s3.manifest``,
+            and its ``test.s3.manifest`` when that object exists. Or the ``s3://`` URI of
+            one training manifest (``....manifest``), used alone.
+        s3_client: The client that looks for the test manifest (``HeadObject``).
+
+    Returns:
+        The training manifest's URI and the test manifest's, or None without one.
+
+    Raises:
+        ParameterError: ``dataset_uri`` is not an ``s3://`` URI.
+        AwsError: S3 could not say whether the test manifest exists (access denied...).
+    """
+    if dataset_uri.endswith(".manifest"):
+        return DatasetManifests(dataset_uri)
+    bucket, prefix = parse_s3_uri(dataset_uri.rstrip("/"))
+    base = f"{prefix}/" if prefix else ""
+    train = f"s3://{bucket}/{base}{s3_manifest_name('train')}"
+    test_key = f"{base}{s3_manifest_name('test')}"
+    test = f"s3://{bucket}/{test_key}"
+    try:
+        s3_client.head_object(Bucket=bucket, Key=test_key)
+    except _BOTO_ERRORS as exc:
+        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return DatasetManifests(train)
+        raise aws_error(exc, operation="HeadObject", resource=test) from exc
+    return DatasetManifests(train, test)
 
 
 class CustomLabelsProject:
@@ -271,6 +321,41 @@ class CustomLabelsProject:
                     resource=arn,
                 )
         return created
+
+    def ensure_datasets(
+        self, dataset: str | DatasetManifests, *, timeout: timedelta = timedelta(hours=2)
+    ) -> bool:
+        """Reuse the project's datasets, or create them when it has none.
+
+        A project trains from its datasets, so a second version of the same project
+        reuses them (logged at INFO on ``wsi2rek.aws``) and ``dataset`` is not read. A
+        project without datasets gets them from the manifests: both when there is a test
+        manifest, else a training dataset the service splits (``distribute``).
+
+        Args:
+            dataset: The S3 prefix of an uploaded dataset folder or a training manifest's
+                URI (found with :func:`find_manifests`, with the project's ``s3_client``,
+                or a default one when it has none), or the manifests themselves.
+            timeout: How long to wait for each dataset (as :meth:`create_datasets`).
+
+        Returns:
+            True when the datasets were created, False when the project's were reused.
+
+        Raises:
+            ParameterError: ``dataset`` is not an ``s3://`` URI.
+            TrainingFailedError: A dataset ended in ``CREATE_FAILED``.
+            AwsError: A call failed.
+        """
+        if self.datasets():
+            _log.info("project %s already has datasets; training from them", self.name)
+            return False
+        if isinstance(dataset, str):
+            s3 = self.s3_client if self.s3_client is not None else make_s3_client()
+            dataset = find_manifests(dataset, s3_client=s3)
+        self.create_datasets(
+            dataset.train, dataset.test, distribute=dataset.test is None, timeout=timeout
+        )
+        return True
 
     def _create_dataset(
         self, kind: str, uri: str, timeout: timedelta, source: dict[str, Any] | None

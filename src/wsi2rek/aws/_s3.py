@@ -41,7 +41,7 @@ from wsi2rek._atomic import atomic_write_text
 from wsi2rek.aws._checksums import is_multipart, matches, sha256_b64
 from wsi2rek.aws._clients import aws_error, error_code, make_s3_client
 from wsi2rek.aws._local import read_manifest, regular_files, unreadable
-from wsi2rek.aws._manifests import rewrite_manifest
+from wsi2rek.aws._manifests import rewrite_manifest, s3_manifest_name
 from wsi2rek.errors import DatasetError, ParameterError
 from wsi2rek.execution import (
     BoundedRun,
@@ -291,7 +291,7 @@ class S3Uploader:
         manifest_todo: dict[str, str] = {}
         manifest_uris: dict[str, str] = {}
         for split, text in rewritten.items():
-            key = self.key_for(f"{split}.s3.manifest")
+            key = self.key_for(s3_manifest_name(split))
             head = self._head_or_raise(key)
             if head is not None and _text_matches(head, text):
                 skipped.append(key)
@@ -315,7 +315,7 @@ class S3Uploader:
                 break
             # The local *.s3.manifest is (re)written even when S3 already has it, so the
             # folder always shows what was uploaded.
-            local_path = root / f"{split}.s3.manifest"
+            local_path = root / s3_manifest_name(split)
             atomic_write_text(local_path, text)
             if split not in manifest_todo:
                 continue

@@ -276,31 +276,6 @@ def _clients(
     return rek, s3
 
 
-def _manifest_uris(dataset: str, s3: S3Client) -> tuple[str, str | None]:
-    """The train manifest URI and the test one when it exists in S3."""
-    import botocore.exceptions  # noqa: PLC0415
-
-    from wsi2rek.aws import (  # noqa: PLC0415
-        aws_error,
-        error_code,
-        parse_s3_uri,
-    )
-
-    if dataset.endswith(".manifest"):
-        return dataset, None
-    bucket, prefix = parse_s3_uri(dataset.rstrip("/"))
-    base = f"{prefix}/" if prefix else ""
-    train = f"s3://{bucket}/{base}train.s3.manifest"
-    test = f"s3://{bucket}/{base}test.s3.manifest"
-    try:
-        s3.head_object(Bucket=bucket, Key=f"{base}test.s3.manifest")
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
-            return train, None
-        raise aws_error(exc, operation="HeadObject", resource=test) from exc
-    return train, test
-
-
 def _train(args: argparse.Namespace) -> int:
     from wsi2rek.aws import CustomLabelsProject  # noqa: PLC0415
 
@@ -311,13 +286,7 @@ def _train(args: argparse.Namespace) -> int:
         project = CustomLabelsProject.get_or_create(
             args.project, client=rek, s3_client=s3, poll_interval=args.poll_interval
         )
-        if project.datasets():
-            logging.getLogger("wsi2rek.aws").info(
-                "project %s already has datasets; training from them", args.project
-            )
-        else:
-            train, test = _manifest_uris(args.dataset, s3)
-            project.create_datasets(train, test, distribute=test is None)
+        project.ensure_datasets(args.dataset)
         model = project.train(
             args.version_name,
             args.output,
