@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 from PIL import Image
 
-from wsi2rek.sampling import FilterReason, RejectionReason, SkipReason
+from wsi2rek.sampling import FilterReason, RejectionReason, SkipReason, SplitMode
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -245,3 +245,9 @@ def test_sampling_guide_explains_every_window_count_reason(
     text = (DOCS / "guide" / "sampling.md").read_text("utf-8")
     documented = _first_table_after(text, f"`wsi2rek.sampling.{vocabulary.__name__}` members")
     assert documented == {reason.value for reason in vocabulary}
+
+
+def test_sampling_guide_explains_every_split_mode() -> None:
+    text = (DOCS / "guide" / "sampling.md").read_text("utf-8")
+    documented = _first_table_after(text, "`wsi2rek.sampling.SplitMode` members")
+    assert documented == {mode.value for mode in SplitMode}

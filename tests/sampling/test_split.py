@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.hypothesis_profiles import examples
-from wsi2rek.errors import SamplingError
-from wsi2rek.sampling import split_slides
+from wsi2rek.errors import ParameterError, SamplingError
+from wsi2rek.sampling import SlideSplit, SplitMode, split_slides
 
 names = st.lists(st.text("abcdef0123", min_size=1, max_size=6), min_size=0, max_size=30)
 
@@ -50,13 +50,28 @@ def test_explicit_split() -> None:
     assert split.test == ("a", "c")
     assert split.of("a") == "test"
     assert split.of("b") == "train"
-    assert split.mode == "explicit"
+    assert split.mode is SplitMode.EXPLICIT
 
 
 def test_neither_option_is_all_train() -> None:
     split = split_slides(["b", "a"])
     assert split.train == ("a", "b")
-    assert split.mode == "all_train"
+    assert split.mode is SplitMode.ALL_TRAIN
+    assert split.to_dict()["mode"] == "all_train"
+
+
+def test_a_fraction_split_says_so_even_for_one_slide() -> None:
+    """One slide cannot be split: mode is still FRACTION, with a note saying why."""
+    split = split_slides(["a"], test_fraction=0.5, rng=np.random.default_rng(0))
+    assert (split.mode, split.test) == (SplitMode.FRACTION, ())
+    assert "cannot be split" in split.note
+
+
+def test_split_mode_strings_convert_and_unknown_ones_are_refused() -> None:
+    """``SlideSplit(mode="explicit")`` (a plan's JSON value) is the enum member."""
+    assert SlideSplit(("a",), ("b",), "explicit").mode is SplitMode.EXPLICIT
+    with pytest.raises(ParameterError, match=r"one of 'explicit', 'fraction', 'all_train'"):
+        SlideSplit(("a",), (), "random")
 
 
 @pytest.mark.parametrize(

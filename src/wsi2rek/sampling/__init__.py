@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     )
     from wsi2rek.sampling._planner import find_slide_files, plan_dataset
     from wsi2rek.sampling._protocol import Sampler
-    from wsi2rek.sampling._split import SlideSplit, split_slides
+    from wsi2rek.sampling._split import SlideSplit, SplitMode, split_slides
     from wsi2rek.sampling._window import (
         EDGE_POLICIES,
         REKOGNITION_MAX_BOXES,
@@ -89,6 +89,7 @@ __all__ = [
     "SlideResult",
     "SlideSplit",
     "Split",
+    "SplitMode",
     "Verdict",
     "annotation_objects",
     "apply_edge_policy",
@@ -133,6 +134,7 @@ __getattr__, __dir__ = lazy_exports(
         "SlideInput": "wsi2rek.sampling._common",
         "SlideResult": "wsi2rek.sampling._common",
         "SlideSplit": "wsi2rek.sampling._split",
+        "SplitMode": "wsi2rek.sampling._split",
         "Split": "wsi2rek.sampling._plan",
         "Verdict": "wsi2rek.sampling._window",
         "annotation_objects": "wsi2rek.sampling._annotations",

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Collection, Sequence
 
 import attrs
 import numpy as np
 
-from wsi2rek.errors import SamplingError
+from wsi2rek.errors import ParameterError, SamplingError
 from wsi2rek.sampling._plan import Split
 
-__all__ = ["SlideSplit", "split_slides"]
+__all__ = ["SlideSplit", "SplitMode", "split_slides"]
+
+
+class SplitMode(enum.StrEnum):
+    """How :func:`split_slides` chose the test slides: ``params["split"]["mode"]`` of a plan.
+
+    ``docs/guide/sampling.md`` explains each (a test checks it covers this list).
+    """
+
+    #: ``test_slides`` named them.
+    EXPLICIT = "explicit"
+    #: ``test_fraction`` drew them with the plan's seed.
+    FRACTION = "fraction"
+    #: Neither was given: every slide is train.
+    ALL_TRAIN = "all_train"
+
+
+def _mode(value: str) -> SplitMode:
+    try:
+        return SplitMode(value)
+    except ValueError:
+        known = ", ".join(repr(m.value) for m in SplitMode)
+        raise ParameterError(f"SlideSplit mode must be one of {known}, got {value!r}") from None
 
 
 @attrs.frozen
@@ -21,14 +44,14 @@ class SlideSplit:
     Attributes:
         train: Slide names in the training split, sorted.
         test: Slide names in the test split, sorted.
-        mode: ``"explicit"`` (a list of test slides), ``"fraction"`` (a seeded fraction)
-            or ``"all_train"`` (neither was given).
+        mode: How the test slides were chosen (a :class:`SplitMode`; a string is
+            converted, and an unknown one is a :class:`~wsi2rek.errors.ParameterError`).
         note: Anything the user should know (e.g. one slide cannot be split).
     """
 
     train: tuple[str, ...]
     test: tuple[str, ...]
-    mode: str
+    mode: SplitMode = attrs.field(converter=_mode)
     note: str = ""
 
     def of(self, slide: str) -> Split:
@@ -38,7 +61,7 @@ class SlideSplit:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
         data: dict[str, object] = {
-            "mode": self.mode,
+            "mode": self.mode.value,
             "train": list(self.train),
             "test": list(self.test),
         }
@@ -66,7 +89,7 @@ def split_slides(
 
     Returns:
         The split. Without ``test_slides`` and ``test_fraction`` every slide is train
-        (``mode="all_train"``).
+        (``SplitMode.ALL_TRAIN``).
 
     Raises:
         SamplingError: when both options are given, the fraction is out of range, or a
@@ -89,10 +112,10 @@ def split_slides(
         return SlideSplit(
             train=tuple(n for n in names if n not in chosen),
             test=tuple(wanted),
-            mode="explicit",
+            mode=SplitMode.EXPLICIT,
         )
     if test_fraction is None:
-        return SlideSplit(train=tuple(names), test=(), mode="all_train")
+        return SlideSplit(train=tuple(names), test=(), mode=SplitMode.ALL_TRAIN)
     if not (math.isfinite(test_fraction) and 0.0 < test_fraction < 1.0):
         raise SamplingError(
             f"test_fraction must be strictly between 0 and 1, got {test_fraction}; use "
@@ -104,7 +127,7 @@ def split_slides(
         return SlideSplit(
             train=tuple(names),
             test=(),
-            mode="fraction",
+            mode=SplitMode.FRACTION,
             note=f"{len(names)} slide(s) cannot be split by slide: everything is train",
         )
     n_test = min(max(round(test_fraction * len(names)), 1), len(names) - 1)
@@ -113,5 +136,5 @@ def split_slides(
     return SlideSplit(
         train=tuple(n for n in names if n not in test),
         test=tuple(sorted(test)),
-        mode="fraction",
+        mode=SplitMode.FRACTION,
     )
