@@ -57,6 +57,7 @@ from wsi2rek.detection import Detector
 from wsi2rek.errors import Wsi2RekError
 from wsi2rek.geometry import Box, Point
 from wsi2rek.inference import (
+    MITOS_MATCH_RADIUS_PX,
     BlobDetector,
     EvaluationResult,
     SlideDetections,
@@ -91,7 +92,6 @@ TARGET = "mitotic figure"
 #: Published single-stage RetinaNet F1 on the 7 test slides, per database variant.
 PUBLISHED_F1 = {"MEL": 0.684, "ODAEL": 0.699, "CODAEL": 0.726}
 STEPS = ("build", "validate", "upload", "train", "evaluate", "detect")
-MATCH_RADIUS_PX = 25.0
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -317,7 +317,7 @@ def detect_and_score(
         )
         truth[name] = ground_truth_from_db(db, name, {TARGET: [2]})[TARGET]
         log(args, f"detect {name}: {len(found[name].detections)} detections")
-    result = evaluate_detections(found, truth, radius_px=MATCH_RADIUS_PX, label=TARGET)
+    result = evaluate_detections(found, truth, radius_px=MITOS_MATCH_RADIUS_PX, label=TARGET)
     return result, found
 
 

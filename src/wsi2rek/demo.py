@@ -29,6 +29,7 @@ from wsi2rek.dataset import DatasetSummary, build_dataset
 from wsi2rek.errors import ParameterError
 from wsi2rek.geometry import Point
 from wsi2rek.inference import (
+    MITOS_MATCH_RADIUS_PX,
     BlobDetector,
     EvaluationResult,
     SlideDetections,
@@ -282,6 +283,6 @@ def run_demo(
             write_geojson(result.detections, out_file)
             exports.append(out_file)
     evaluation = evaluate_detections(
-        {d.slide: d for d in found}, truth, radius_px=25.0, label="mitotic figure"
+        {d.slide: d for d in found}, truth, radius_px=MITOS_MATCH_RADIUS_PX, label="mitotic figure"
     )
     return DemoResult(inputs, plan, summary, tuple(found), evaluation, tuple(exports))
