@@ -10,6 +10,12 @@ from wsi2rek.annotations._qupath import (
 )
 from wsi2rek.annotations._qupath import skip_summary as qupath_skip_summary
 from wsi2rek.annotations._source import AnnotationSource, QuPathGeoJSON, open_annotations
+from wsi2rek.annotations._summary import (
+    AnnotationCounts,
+    AnnotationSummary,
+    count_annotations,
+    summarise_annotations,
+)
 from wsi2rek.annotations._types import DEFAULT_SPOT_RADIUS_PX, Annotation, AnnotationKind
 from wsi2rek.annotations.sliderunner import (
     SQLITE_HEADER,
@@ -25,9 +31,11 @@ __all__ = [
     "GEOJSON_SUFFIXES",
     "SQLITE_HEADER",
     "Annotation",
+    "AnnotationCounts",
     "AnnotationKind",
     "AnnotationRead",
     "AnnotationSource",
+    "AnnotationSummary",
     "QuPathGeoJSON",
     "QuPathObject",
     "QuPathSkip",
@@ -35,9 +43,11 @@ __all__ = [
     "SlideRecord",
     "SlideRunnerDB",
     "class_name_of",
+    "count_annotations",
     "is_sqlite_file",
     "open_annotations",
     "parse_qupath_objects",
     "qupath_skip_summary",
     "read_qupath_objects",
+    "summarise_annotations",
 ]

@@ -5,31 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from wsi2rek.annotations import (
     GEOJSON_SUFFIXES,
-    Annotation,
-    AnnotationKind,
     QuPathGeoJSON,
     SlideRunnerDB,
     is_sqlite_file,
+    summarise_annotations,
 )
 from wsi2rek.cli._common import add_backend_flag, add_json_flag, print_json
 from wsi2rek.errors import SkippedAnnotationWarning
 from wsi2rek.slides import SlideSource, open_slide
 
-__all__ = [
-    "database_info",
-    "qupath_info",
-    "register",
-    "render",
-    "slide_info",
-    "summarise_annotations",
-]
+__all__ = ["register", "render", "slide_info"]
 
 #: A missing file with one of these suffixes is reported as a missing database.
 _DB_SUFFIXES = frozenset({".sqlite", ".sqlite3", ".db"})
@@ -68,10 +59,10 @@ def _run(args: argparse.Namespace) -> int:
             warnings.simplefilter("always", SkippedAnnotationWarning)
             if geojson:
                 with QuPathGeoJSON(path) as source:
-                    info = qupath_info(source)
+                    info = summarise_annotations(source).to_dict()
             else:
                 with SlideRunnerDB(path) as db:
-                    info = database_info(db)
+                    info = summarise_annotations(db).to_dict()
         for warning in caught:
             if issubclass(warning.category, SkippedAnnotationWarning):
                 print(f"wsi2rek info: warning: {warning.message}", file=sys.stderr)
@@ -103,80 +94,6 @@ def slide_info(slide: SlideSource) -> dict[str, Any]:
     }
 
 
-def summarise_annotations(
-    annotations: Sequence[Annotation], classes: Mapping[int, str]
-) -> dict[str, Any]:
-    """Counts over non-deleted annotations by kind and by class, plus the deleted count.
-
-    Every kind and every class of ``classes`` is listed (with 0 when absent); labels that
-    are not a known class appear under their id; ``"unknown"`` counts annotations
-    without an agreed class.
-    """
-    live = [a for a in annotations if not a.deleted]
-    kinds = Counter(a.kind for a in live)
-    labels = Counter(a.class_id for a in live)
-    by_class: dict[str, int] = {str(uid): labels.get(uid, 0) for uid in sorted(classes)}
-    for label in sorted(x for x in labels if x is not None and x not in classes):
-        by_class[str(label)] = labels[label]
-    by_class["unknown"] = labels.get(None, 0)
-    return {
-        "total": len(live),
-        "deleted": len(annotations) - len(live),
-        "by_kind": {kind.name: kinds.get(kind, 0) for kind in AnnotationKind},
-        "by_class": by_class,
-    }
-
-
-def _disagrees(annotation: Annotation) -> bool:
-    return any(vote != annotation.class_id for vote in annotation.votes.values())
-
-
-def database_info(db: SlideRunnerDB) -> dict[str, Any]:
-    """The ``info`` summary of a SlideRunner database (JSON-ready).
-
-    ``annotations.skipped`` counts rows that are not loaded (image annotations, unknown
-    types, missing coordinates); :meth:`SlideRunnerDB.read_annotations` says why.
-    """
-    read = db.read_annotations(include_deleted=True)
-    annotations = list(read.annotations)
-    classes = db.classes()
-    summary = summarise_annotations(annotations, classes)
-    summary["skipped"] = len(read.skipped)
-    return {
-        "kind": "sliderunner",
-        "path": str(db.path),
-        "schema_version": db.schema_version,
-        "slides": len(db.slides()),
-        # The names --test-slides, --slide and the slide folder need.
-        "slide_names": sorted(s.filename for s in db.slides()),
-        "classes": {str(uid): name for uid, name in classes.items()},
-        "persons": {str(uid): name for uid, name in db.persons().items()},
-        "annotations": summary,
-        "vote_disagreements": sum(1 for a in annotations if not a.deleted and _disagrees(a)),
-    }
-
-
-def qupath_info(source: QuPathGeoJSON) -> dict[str, Any]:
-    """The ``info`` summary of QuPath GeoJSON (JSON-ready; the shape of :func:`database_info`).
-
-    Class ids are the ones wsi2rek gives QuPath's class names (sorted, from 1);
-    ``annotations.skipped`` counts features that are not read (lines, NaN coordinates, ...).
-    """
-    read = source.read_annotations()
-    annotations = list(read.annotations)
-    classes = source.classes()
-    summary = summarise_annotations(annotations, classes)
-    summary["skipped"] = len(read.skipped)
-    return {
-        "kind": "qupath",
-        "path": str(source.path),
-        "slides": len(source.slides()),
-        "slide_names": [s.filename for s in source.slides()],
-        "classes": {str(uid): name for uid, name in classes.items()},
-        "annotations": summary,
-    }
-
-
 def _table(rows: Sequence[tuple[str, str]]) -> list[str]:
     width = max((len(key) for key, _ in rows), default=0)
     return [f"{key.ljust(width)}  {value}".rstrip() for key, value in rows]
@@ -197,7 +114,10 @@ def _named(ids: Mapping[str, str]) -> str:
 
 
 def render(info: Mapping[str, Any]) -> str:
-    """A readable, aligned text table of a :func:`slide_info` or :func:`database_info`."""
+    """A readable, aligned text table of an ``info`` summary (slide or annotations).
+
+    ``info`` is :func:`slide_info` or ``AnnotationSummary.to_dict()``.
+    """
     if info["kind"] == "slide":
         w, h = info["dimensions"]
         mpp = info["mpp"]
@@ -219,7 +139,7 @@ def render(info: Mapping[str, Any]) -> str:
     annos = info["annotations"]
     classes: Mapping[str, str] = info["classes"]
     counted = f"not counted: {annos['deleted']} deleted, {annos['skipped']} skipped"
-    qupath = info["kind"] == "qupath"
+    qupath = "schema_version" not in info  # QuPath GeoJSON, or another source
     rows: list[tuple[str, str]] = [
         ("slides", str(info["slides"])),
         ("slide files", _names(info.get("slide_names", []))),
