@@ -92,7 +92,7 @@ class Sleeper:
 
 def border_cells(width: int, height: int, rng: np.random.Generator) -> list[tuple[int, int]]:
     """Cells centred on tile edges and corners (kept 40 px apart so discs never touch)."""
-    tiles = plan_tiles((width, height), tile=TILE, overlap=OVERLAP)
+    tiles = plan_tiles((width, height), tile_size=TILE, overlap=OVERLAP)
     xs = sorted(({t.x for t in tiles} | {t.x + t.width for t in tiles}) - {0, width})
     ys = sorted(({t.y for t in tiles} | {t.y + t.height for t in tiles}) - {0, height})
     cells: list[tuple[int, int]] = []
@@ -127,7 +127,7 @@ def duplicate_stats(dets: Sequence[Detection], cells: Sequence[tuple[int, int]])
 def decode_per_tile(path: Path) -> tuple[float, float]:
     """CPU and wall seconds to read (decode) one tile, single thread, over the whole grid."""
     with open_slide(path) as slide:
-        tiles = plan_tiles(slide.dimensions, tile=TILE, overlap=OVERLAP)
+        tiles = plan_tiles(slide.dimensions, tile_size=TILE, overlap=OVERLAP)
         slide.read_region(0, 0, 16, 16)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for t in tiles:
@@ -144,7 +144,7 @@ def backend_cpu(path: Path, repeat: int = 2) -> dict[str, Any]:
             detector = Sleeper(0.0)
             with open_slide(path, backend=backend) as slide:
                 cpu0 = time.process_time()
-                detect_slide(slide, detector, tile=TILE, overlap=OVERLAP, workers=2)
+                detect_slide(slide, detector, tile_size=TILE, overlap=OVERLAP, workers=2)
                 cpu = time.process_time() - cpu0 - detector.cpu
                 used = slide.backend
             ms = round(cpu / max(detector.calls, 1) * 1000, 3)
@@ -161,7 +161,7 @@ def run_limited(path: Path, latency: float, tps: float) -> dict[str, Any]:
     detector = Sleeper(latency)
     cpu0 = time.process_time()
     result = detect_slide(
-        path, detector, tile=TILE, overlap=OVERLAP, tissue_only=False, workers=4,
+        path, detector, tile_size=TILE, overlap=OVERLAP, tissue_only=False, workers=4,
         max_tps=tps,
     )  # fmt: skip
     cpu = time.process_time() - cpu0 - detector.cpu
@@ -183,7 +183,7 @@ def run_baseline(path: Path, latency: float) -> dict[str, Any]:
     start = time.perf_counter()
     found: list[Detection] = []
     with open_slide(path) as slide:
-        tiles = plan_tiles(slide.dimensions, tile=TILE, overlap=OVERLAP)
+        tiles = plan_tiles(slide.dimensions, tile_size=TILE, overlap=OVERLAP)
         for t in tiles:
             image = slide.read_region(t.x, t.y, t.width, t.height)
             found.extend(tile_detections_to_slide(t, detector.detect(image)).detections)
@@ -202,14 +202,14 @@ def run_duplicates(
 ) -> dict[str, Any]:
     """(d): the demo detector on every tile; merged, plain NMS, and raw."""
     result = detect_slide(
-        path, BlobDetector(), tile=TILE, overlap=OVERLAP, tissue_only=False, cache=cache
+        path, BlobDetector(), tile_size=TILE, overlap=OVERLAP, tissue_only=False, cache=cache
     )
     per_tile: dict[tuple[int, ...], list[Detection]] = {}
     for line in cache.read_text().splitlines()[1:]:
         row = json.loads(line)
         per_tile[tuple(row["tile"])] = [_decode(d) for d in row["detections"]]
     raw: list[Detection] = []
-    for t in plan_tiles(size, tile=TILE, overlap=OVERLAP):
+    for t in plan_tiles(size, tile_size=TILE, overlap=OVERLAP):
         raw.extend(tile_detections_to_slide(t, per_tile[t.key]).detections)
     return {
         "wsi2rek": duplicate_stats(result.detections, cells),

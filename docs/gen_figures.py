@@ -443,7 +443,7 @@ def detection_preview(scratch: Path) -> bytes:
         lookalikes=lookalikes,
         seed=5,
     )
-    found = detect_slide(path, BlobDetector(), tile=1024, overlap=64, tissue_only=False)
+    found = detect_slide(path, BlobDetector(), tile_size=1024, overlap=64, tissue_only=False)
     detections = [d for d in found.detections if d.box.center.distance(spread[0]) > 30]
     out = scratch / "detection-preview.png"
     write_detection_preview(path, detections, out, truth=mitoses, max_size=520)

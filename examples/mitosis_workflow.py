@@ -310,7 +310,7 @@ def detect_and_score(
         found[name] = detect_slide(
             slides_dir / name,
             detector,
-            tile=args.patch_size,
+            tile_size=args.patch_size,
             overlap=64,  # more than a 50 px mitotic-figure box
             max_tps=max_tps,
             cache=cache_dir / f"{Path(name).stem}.cache.jsonl",

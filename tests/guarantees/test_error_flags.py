@@ -228,7 +228,12 @@ def test_detections_database_that_exists(inputs: tuple[Path, Path], tmp_path: Pa
 @pytest.mark.parametrize(
     ("flag", "value", "library", "cli"),
     [
-        ("--tile", "8", "tile=8 is below the smallest tile side", "--tile 8 is below"),
+        (
+            "--tile-size",
+            "8",
+            "tile_size=8 is below the smallest tile side",
+            "--tile-size 8 is below",
+        ),
         ("--tps", "0", "max_tps must be a positive number", "--tps must be a positive number"),
     ],
 )
@@ -236,7 +241,7 @@ def test_detect_slide_options(
     inputs: tuple[Path, Path], tmp_path: Path, flag: str, value: str, *, library: str, cli: str
 ) -> None:
     slide = inputs[1] / "one.svs"
-    parameter = {"--tile": "tile", "--tps": "max_tps"}[flag]
+    parameter = {"--tile-size": "tile_size", "--tps": "max_tps"}[flag]
     kwargs: dict[str, Any] = {parameter: float(value) if flag == "--tps" else int(value)}
     with pytest.raises(Wsi2RekError, match=library) as info:
         detect_slide(slide, lambda image: [], **kwargs)

@@ -32,7 +32,7 @@ def test_demo_pipeline_gives_f1_one(
     code, stdout, _ = _run(
         capsys,
         "detect-slide", str(cell_slide), "--demo-detector",
-        "--tile", "512", "--overlap", "64", "--all-tiles",
+        "--tile-size", "512", "--overlap", "64", "--all-tiles",
         "--out", str(out), "--json",
     )  # fmt: skip
     assert code == 0
@@ -66,7 +66,7 @@ def test_other_output_formats_evaluate_the_same(
     out = tmp_path / f"detections{suffix}"
     code, stdout, _ = _run(
         capsys,
-        "detect-slide", str(cell_slide), "--demo-detector", "--tile", "512",
+        "detect-slide", str(cell_slide), "--demo-detector", "--tile-size", "512",
         "--overlap", "64", "--all-tiles", "--out", str(out),
     )  # fmt: skip
     assert code == 0
@@ -82,12 +82,25 @@ def test_other_output_formats_evaluate_the_same(
     assert "1.000" in stdout
 
 
+def test_the_old_tile_flag_still_sets_the_tile_size(
+    cell_slide: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--tile`` (0.1's name) is an alias of ``--tile-size``: 512 px tiles, 20 of them."""
+    code, stdout, _ = _run(
+        capsys,
+        "detect-slide", str(cell_slide), "--demo-detector", "--tile", "512", "--overlap", "64",
+        "--all-tiles", "--out", str(tmp_path / "d.csv"), "--json",
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(stdout)["tiles"]["total"] == 20
+
+
 def test_cache_and_rate_limit_options(
     cell_slide: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cache = tmp_path / "cache.jsonl"
     args = [
-        "detect-slide", str(cell_slide), "--demo-detector", "--tile", "512", "--overlap", "64",
+        "detect-slide", str(cell_slide), "--demo-detector", "--tile-size", "512", "--overlap", "64",
         "--all-tiles", "--tps", "200", "--workers", "2", "--cache", str(cache),
         "--out", str(tmp_path / "d.csv"), "--json",
     ]  # fmt: skip
@@ -114,7 +127,7 @@ def test_detector_from_a_module(
         "    return []\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    base = ["detect-slide", str(cell_slide), "--tile", "512", "--overlap", "64", "--all-tiles"]
+    base = ["detect-slide", str(cell_slide), "--tile-size", "512", "--overlap", "64", "--all-tiles"]
     code, stdout, _ = _run(
         capsys,
         *base,
@@ -148,7 +161,7 @@ def test_detector_from_a_module(
     ("extra", "message"),
     [
         (["--out", "x.txt"], "unknown format"),
-        (["--out", "x.csv", "--overlap", "600", "--tile", "512"], "overlap"),
+        (["--out", "x.csv", "--overlap", "600", "--tile-size", "512"], "overlap"),
         (["--out", "x.csv", "--roi", "1,2,3"], "--roi"),
         (["--out", "x.csv", "--copy-db", "a.sqlite"], "--copy-db"),
     ],
@@ -274,7 +287,7 @@ def test_detect_slide_preview_and_hotspot_count(
     code, stdout, _ = _run(
         capsys,
         "detect-slide", str(cell_slide), "--demo-detector", "--all-tiles",
-        "--tile", "512", "--overlap", "64", "--out", str(out), "--json",
+        "--tile-size", "512", "--overlap", "64", "--out", str(out), "--json",
         "--preview", str(picture), "--truth", str(cell_db), "--truth-label", "mitotic figure=2",
     )  # fmt: skip
     assert code == 0

@@ -12,7 +12,7 @@ from wsi2rek.errors import DetectionError, RegionError, SlideNotFoundError
 from wsi2rek.geometry import Box
 from wsi2rek.inference import BlobDetector, DetectOptions, detect_slide
 
-TILING: dict[str, Any] = {"tile": 512, "overlap": 64, "tissue_only": False}
+TILING: dict[str, Any] = {"tile_size": 512, "overlap": 64, "tissue_only": False}
 
 
 def test_defaults_are_detect_slides_defaults() -> None:
@@ -25,8 +25,8 @@ def test_defaults_are_detect_slides_defaults() -> None:
 
 def test_a_bad_option_is_refused_before_the_slide_is_opened(tmp_path: Path) -> None:
     missing = tmp_path / "missing.svs"
-    with pytest.raises(RegionError, match="tile=8 is below the smallest tile side, 16 px"):
-        detect_slide(missing, BlobDetector(), tile=8)
+    with pytest.raises(RegionError, match="tile_size=8 is below the smallest tile side, 16 px"):
+        detect_slide(missing, BlobDetector(), tile_size=8)
     with pytest.raises(SlideNotFoundError):  # good options: now the slide is the problem
         detect_slide(missing, BlobDetector())
 
@@ -43,7 +43,7 @@ def test_bad_options_name_their_parameter() -> None:
 def test_options_are_frozen_and_serialise_every_knob() -> None:
     options = DetectOptions(roi=Box(10, 20, 30, 40), merge_distance=12.5)
     with pytest.raises(AttributeError):
-        options.tile = 256  # type: ignore[misc]
+        options.tile_size = 256  # type: ignore[misc]
     as_dict = options.to_dict()
     assert as_dict["roi"] == [10, 20, 30, 40]
     assert as_dict["merge_distance"] == 12.5
@@ -59,7 +59,8 @@ def test_options_are_frozen_and_serialise_every_knob() -> None:
 def test_the_cache_header_keeps_the_format_of_wsi2rek_0_1_0(
     cell_slide: Path, tmp_path: Path
 ) -> None:
-    """A cache written before DetectOptions existed is still read (its header, literally)."""
+    """A cache written before DetectOptions existed is still read (its header, literally):
+    the header says ``tile`` for what is now ``tile_size``, so paid results stay valid."""
     cache = tmp_path / "old.jsonl"
     params = {
         "slide": cell_slide.name,

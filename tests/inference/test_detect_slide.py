@@ -30,7 +30,7 @@ from wsi2rek.testing import make_image, make_slide
 
 # The cell slide is all tissue, which an Otsu tissue mask cannot separate from glass, so
 # these runs read every tile; tissue skipping has its own test on a slide with glass.
-TILING: dict[str, Any] = {"tile": 512, "overlap": 64, "tissue_only": False}
+TILING: dict[str, Any] = {"tile_size": 512, "overlap": 64, "tissue_only": False}
 
 
 class CountingDetector:
@@ -125,7 +125,7 @@ def test_tps_limit_is_respected_and_nearly_reached(cell_slide: Path) -> None:
         return inner(image)
 
     result = detect_slide(
-        cell_slide, timed, tile=128, overlap=16, tissue_only=False, roi=Box(0, 0, 1000, 600),
+        cell_slide, timed, tile_size=128, overlap=16, tissue_only=False, roi=Box(0, 0, 1000, 600),
         workers=4, max_tps=40.0,
     )  # fmt: skip
     n = detector.calls
@@ -152,7 +152,9 @@ def test_level_one_boxes_come_back_in_level0_pixels(
     border_cells: tuple[tuple[int, int], ...], cell_slide: Path
 ) -> None:
     detector = CountingDetector(BlobDetector(min_radius=3))
-    result = detect_slide(cell_slide, detector, tile=256, overlap=32, level=1, tissue_only=False)
+    result = detect_slide(
+        cell_slide, detector, tile_size=256, overlap=32, level=1, tissue_only=False
+    )
     assert all(max(shape[:2]) <= 256 for shape in detector.shapes)
     inside = [(x, y) for x, y in border_cells if x > 20]
     truth = [Point(x, y) for x, y in inside]
@@ -173,7 +175,7 @@ def test_roi_limits_the_run(border_cells: tuple[tuple[int, int], ...], cell_slid
 def test_tiles_without_tissue_are_skipped_and_counted(tmp_path: Path) -> None:
     path = make_slide(tmp_path / "glass.svs", 2000, 1500, tissue="blobs", seed=3)
     detector = CountingDetector()
-    result = detect_slide(path, detector, tile=512, overlap=64, min_tissue=0.5)
+    result = detect_slide(path, detector, tile_size=512, overlap=64, min_tissue=0.5)
     assert result.tiles_skipped > 0
     assert detector.calls == result.tiles_run == result.tiles_total - result.tiles_skipped
     everything = detect_slide(path, detector, **TILING)
@@ -233,7 +235,12 @@ def test_a_cache_from_other_parameters_is_refused(cell_slide: Path, tmp_path: Pa
     before = cache.read_bytes()
     with pytest.raises(DetectionCacheError, match=r"overlap: 64 -> 96"):
         detect_slide(
-            cell_slide, CountingDetector(), tile=512, overlap=96, tissue_only=False, cache=cache
+            cell_slide,
+            CountingDetector(),
+            tile_size=512,
+            overlap=96,
+            tissue_only=False,
+            cache=cache,
         )
     with pytest.raises(DetectionCacheError, match="detector"):
         detect_slide(cell_slide, BlobDetector(threshold=100), **TILING, cache=cache)
@@ -273,7 +280,7 @@ def test_boxes_overshooting_the_tile_are_clipped(cell_slide: Path) -> None:
         h, w = image.shape[:2]
         return [Detection("edge", 50, Box(w - 5, h - 5, w + 50, h + 50))]
 
-    result = detect_slide(cell_slide, overshoot, tile=1024, overlap=128, tissue_only=False)
+    result = detect_slide(cell_slide, overshoot, tile_size=1024, overlap=128, tissue_only=False)
     width, height = 2000, 1500
     assert all(d.box.right <= width and d.box.bottom <= height for d in result.detections)
 
@@ -281,8 +288,8 @@ def test_boxes_overshooting_the_tile_are_clipped(cell_slide: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"tile": 512, "overlap": 512}, RegionError, "overlap"),
-        ({"tile": 8}, RegionError, "smallest tile side, 16 px"),
+        ({"tile_size": 512, "overlap": 512}, RegionError, "overlap"),
+        ({"tile_size": 8}, RegionError, "smallest tile side, 16 px"),
         ({"level": 9}, RegionError, "level 9"),
         ({"workers": 0}, DetectionError, "workers"),
         ({"max_tps": 0}, DetectionError, "max_tps"),
@@ -351,7 +358,7 @@ def test_a_bad_result_never_reaches_the_cache(cell_slide: Path, tmp_path: Path) 
 def test_plain_images_run_through_the_pillow_backend(tmp_path: Path) -> None:
     cells = [(100, 100), (250, 300), (640, 200)]
     path = make_image(tmp_path / "cells.png", 800, 600, cells=cells)
-    result = detect_slide(path, BlobDetector(), tile=256, overlap=48, tissue_only=False)
+    result = detect_slide(path, BlobDetector(), tile_size=256, overlap=48, tissue_only=False)
     assert result.tiles_total == 12
     assert evaluate_detections(result, [Point(x, y) for x, y in cells]).f1 == 1.0
 
@@ -360,7 +367,7 @@ def test_a_run_where_no_tile_has_tissue_warns(tmp_path: Path) -> None:
     blank = tmp_path / "glass.png"
     Image.new("RGB", (2000, 1500), (242, 242, 245)).save(blank)  # bare glass, no tissue
     with pytest.warns(Wsi2RekWarning, match="tissue_only=False"):
-        result = detect_slide(blank, BlobDetector(), tile=512, overlap=64)
+        result = detect_slide(blank, BlobDetector(), tile_size=512, overlap=64)
     assert result.tiles_skipped == result.tiles_total > 0
     assert len(result) == 0
 

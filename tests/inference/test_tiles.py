@@ -33,7 +33,7 @@ def test_axis_starts_cover_with_overlap(
 
 
 def test_grid_is_clamped_inside_the_slide_and_marks_interior_edges() -> None:
-    tiles = plan_tiles((1000, 600), tile=512, overlap=64)
+    tiles = plan_tiles((1000, 600), tile_size=512, overlap=64)
     assert [(t.x, t.y, t.width, t.height) for t in tiles] == [
         (0, 0, 512, 512),
         (448, 0, 512, 512),
@@ -48,20 +48,20 @@ def test_grid_is_clamped_inside_the_slide_and_marks_interior_edges() -> None:
 
 
 def test_small_slide_gives_one_tile_of_its_size() -> None:
-    (only,) = plan_tiles((300, 200), tile=1024, overlap=128)
+    (only,) = plan_tiles((300, 200), tile_size=1024, overlap=128)
     assert (only.x, only.y, only.width, only.height) == (0, 0, 300, 200)
     assert only.edges == (False, False, False, False)
 
 
 def test_level_tiles_map_to_level0_with_the_downsample() -> None:
-    tiles = plan_tiles((500, 400), tile=256, overlap=32, level=1, downsample=4.0)
+    tiles = plan_tiles((500, 400), tile_size=256, overlap=32, level=1, downsample=4.0)
     assert tiles[1].x == round(224 * 4.0)
     assert tiles[0].l0_box == Box(0, 0, 1024, 1024)
     assert tiles[0].key == (0, 0, 256, 256, 1)
 
 
 def test_roi_is_respected_and_clipped_to_the_slide() -> None:
-    tiles = plan_tiles((1000, 1000), tile=256, overlap=32, roi=Box(900, 100, 1400, 300))
+    tiles = plan_tiles((1000, 1000), tile_size=256, overlap=32, roi=Box(900, 100, 1400, 300))
     assert all(t.x >= 900 and t.x + t.width <= 1000 for t in tiles)
     assert all(t.y >= 100 and t.y + t.height <= 300 for t in tiles)
     assert {(t.width, t.height) for t in tiles} == {(100, 200)}
@@ -70,9 +70,9 @@ def test_roi_is_respected_and_clipped_to_the_slide() -> None:
 @pytest.mark.parametrize(("tile", "overlap"), [(0, 0), (256, 256), (256, -1), (256, 300)])
 def test_bad_tile_or_overlap_is_refused(tile: int, overlap: int) -> None:
     with pytest.raises(RegionError):
-        plan_tiles((1000, 1000), tile=tile, overlap=overlap)
+        plan_tiles((1000, 1000), tile_size=tile, overlap=overlap)
 
 
 def test_roi_outside_the_slide_is_refused() -> None:
     with pytest.raises(RegionError, match="does not overlap"):
-        plan_tiles((100, 100), tile=64, overlap=8, roi=Box(200, 200, 300, 300))
+        plan_tiles((100, 100), tile_size=64, overlap=8, roi=Box(200, 200, 300, 300))

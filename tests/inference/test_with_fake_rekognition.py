@@ -79,7 +79,7 @@ def test_a_custom_labels_model_runs_over_a_slide(
     model, fake = running_model
     fake.throttle("DetectCustomLabels", 1)  # retried by botocore, invisible to the caller
     result = detect_slide(
-        cell_slide, model, tile=512, overlap=64, tissue_only=False, workers=3, max_tps=50
+        cell_slide, model, tile_size=512, overlap=64, tissue_only=False, workers=3, max_tps=50
     )
     assert result.tiles_run == 20
     assert fake.calls("DetectCustomLabels") == 20 + 1

@@ -64,7 +64,14 @@ def register(subparsers: Any) -> None:
         required=True,
         help="detections.(geojson|csv|sqlite)",
     )
-    p.add_argument("--tile", type=int, default=1024, help="tile side in px (default 1024)")
+    p.add_argument(
+        "--tile-size",
+        "--tile",
+        dest="tile_size",
+        type=int,
+        default=1024,
+        help="tile side in px of --level (default 1024; --tile is the old name)",
+    )
     p.add_argument(
         "--overlap", type=int, default=128, help="tile overlap in px, > object size (default 128)"
     )
@@ -267,7 +274,7 @@ def _detect(args: argparse.Namespace) -> int:
         result = detect_slide(
             slide,
             detector,
-            tile=args.tile,
+            tile_size=args.tile_size,
             overlap=args.overlap,
             level=args.level,
             tissue_only=args.tissue_only,

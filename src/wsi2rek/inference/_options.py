@@ -15,7 +15,11 @@ __all__ = ["DetectOptions"]
 
 #: The fields that decide which tiles exist and what pixels each holds: the detection
 #: cache is valid for a slide and detector as long as these are the same.
-_GRID_FIELDS = ("level", "tile", "overlap", "roi")
+_GRID_FIELDS = ("level", "tile_size", "overlap", "roi")
+
+#: The detection cache header names ``tile_size`` ``"tile"``, as wsi2rek 0.1.0 wrote it:
+#: caches of (paid) detector results written before the rename stay valid.
+_CACHE_KEYS = {"tile_size": "tile"}
 
 
 @attrs.frozen(kw_only=True)
@@ -26,9 +30,9 @@ class DetectOptions:
     when built: a bad value raises before the slide is opened or the detector called.
 
     Attributes:
-        tile: Tile side, in pixels of ``level``; at least 16.
+        tile_size: Tile side, in pixels of ``level``; at least 16.
         overlap: Overlap of neighbouring tiles, in pixels of ``level``; ``0 <= overlap <
-            tile``, and larger than the objects so each is whole in some tile.
+            tile_size``, and larger than the objects so each is whole in some tile.
         level: Pyramid level the tiles are read at (checked against the slide by
             :meth:`check_slide`); boxes still come back in level-0 pixels.
         tissue_only: Skip tiles without tissue.
@@ -46,11 +50,11 @@ class DetectOptions:
             goes on.
 
     Raises:
-        RegionError: ``tile`` or ``overlap`` is out of range.
+        RegionError: ``tile_size`` or ``overlap`` is out of range.
         DetectionError: ``workers``, ``max_tps``, ``min_tissue`` or ``on_error`` is.
     """
 
-    tile: int = 1024
+    tile_size: int = 1024
     overlap: int = 128
     level: int = 0
     tissue_only: bool = True
@@ -65,13 +69,14 @@ class DetectOptions:
     on_error: Literal["raise", "skip"] = "raise"
 
     def __attrs_post_init__(self) -> None:
-        if self.tile < 16:
+        if self.tile_size < 16:
             raise RegionError(
-                f"tile={self.tile} is below the smallest tile side, 16 px", parameter="tile"
+                f"tile_size={self.tile_size} is below the smallest tile side, 16 px",
+                parameter="tile_size",
             )
-        if not 0 <= self.overlap < self.tile:
+        if not 0 <= self.overlap < self.tile_size:
             raise RegionError(
-                f"overlap must be >= 0 and smaller than the tile ({self.tile} px), got "
+                f"overlap must be >= 0 and smaller than tile_size ({self.tile_size} px), got "
                 f"{self.overlap}; the overlap must exceed the size of the objects to detect"
             )
         if self.workers < 1:
@@ -115,7 +120,7 @@ class DetectOptions:
         Only these invalidate cached tile results; the merge and filter options apply
         after the cache, so changing them reuses it.
         """
-        return {k: v for k, v in self.to_dict().items() if k in _GRID_FIELDS}
+        return {_CACHE_KEYS.get(k, k): v for k, v in self.to_dict().items() if k in _GRID_FIELDS}
 
 
 def _serialise(inst: type, field: attrs.Attribute[Any], value: Any) -> Any:  # noqa: ARG001 (attrs' hook signature)

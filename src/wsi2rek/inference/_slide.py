@@ -241,7 +241,7 @@ def detect_slide(
     slide: SlideSource | str | Path,
     detector: Detector | DetectFn,
     *,
-    tile: int = 1024,
+    tile_size: int = 1024,
     overlap: int = 128,
     level: int = 0,
     tissue_only: bool = True,
@@ -260,7 +260,7 @@ def detect_slide(
 ) -> SlideDetections:
     """Run a detector over a whole slide (or a region of it).
 
-    The slide is cut into ``tile`` x ``tile`` windows overlapping by ``overlap`` pixels
+    The slide is cut into ``tile_size`` x ``tile_size`` windows overlapping by ``overlap`` pixels
     (both in pixels of ``level``; tiles are pulled back to stay inside the slide or ROI).
     Tiles with less than ``min_tissue`` tissue are skipped. The detector runs on the
     other tiles from ``workers`` threads sharing one rate limiter (at most
@@ -274,7 +274,7 @@ def detect_slide(
     arrives; running again with the same parameters calls the detector only for the
     tiles missing from it.
 
-    The knobs below, from ``tile`` to ``on_error`` (except ``cache``), become one
+    The knobs below, from ``tile_size`` to ``on_error`` (except ``cache``), become one
     :class:`~wsi2rek.inference.DetectOptions`, which documents their units and frames and
     checks them before the slide is opened. The cache file's header records the options
     that decide the tiles (:meth:`~wsi2rek.inference.DetectOptions.grid_dict`), so changing
@@ -283,7 +283,7 @@ def detect_slide(
     Args:
         slide: An open :class:`SlideSource`, or a path (opened and closed here).
         detector: A :class:`Detector` or a callable ``image -> detections``.
-        tile: Tile side in pixels of ``level``.
+        tile_size: Tile side in pixels of ``level``.
         overlap: Overlap of neighbouring tiles, pixels of ``level``.
         level: Pyramid level to run on; boxes still come back in level-0 pixels.
         tissue_only: Skip tiles without tissue (by :func:`wsi2rek.tissue.tissue_mask`).
@@ -309,13 +309,13 @@ def detect_slide(
         The merged detections with tile counts, timings and the achieved rate.
 
     Raises:
-        RegionError: for a bad tile, overlap, level or ROI.
+        RegionError: for a bad tile_size, overlap, level or ROI.
         DetectionError: when the detector fails on a tile (with its level-0 window).
         DetectionCacheError: when ``cache`` holds results of other parameters.
     """
     started = time.perf_counter()
     options = DetectOptions(
-        tile=tile,
+        tile_size=tile_size,
         overlap=overlap,
         level=level,
         tissue_only=tissue_only,
@@ -367,7 +367,7 @@ def _plan(source: SlideSource, options: DetectOptions) -> tuple[list[Tile], list
     level = options.level
     tiles = plan_tiles(
         source.level_dimensions[level],
-        tile=options.tile,
+        tile_size=options.tile_size,
         overlap=options.overlap,
         level=level,
         downsample=float(source.level_downsamples[level]),

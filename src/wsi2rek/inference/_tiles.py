@@ -76,7 +76,7 @@ def axis_starts(start: int, stop: int, tile: int, overlap: int) -> list[int]:
 def plan_tiles(
     dimensions: tuple[int, int],
     *,
-    tile: int,
+    tile_size: int,
     overlap: int,
     level: int = 0,
     downsample: float = 1.0,
@@ -86,9 +86,9 @@ def plan_tiles(
 
     Args:
         dimensions: ``(width, height)`` of ``level``.
-        tile: Tile side in pixels of ``level``.
+        tile_size: Tile side in pixels of ``level``.
         overlap: Minimum overlap between neighbours in pixels of ``level``; must be
-            larger than the objects to detect and smaller than ``tile``.
+            larger than the objects to detect and smaller than ``tile_size``.
         level: Pyramid level to read.
         downsample: Level-0 pixels per pixel of ``level``.
         roi: Region of interest in level-0 pixels (clipped to the slide), or None for
@@ -98,14 +98,17 @@ def plan_tiles(
         Tiles in reading order; each lies inside the slide and the ROI.
 
     Raises:
-        RegionError: when ``tile``/``overlap`` are out of range or the ROI misses the slide.
+        RegionError: when ``tile_size``/``overlap`` are out of range or the ROI misses the slide.
     """
-    if tile < 1:
-        raise RegionError(f"tile must be a positive number of pixels, got {tile}")
-    if not 0 <= overlap < tile:
+    if tile_size < 1:
         raise RegionError(
-            f"overlap must be >= 0 and smaller than the tile ({tile} px), got {overlap}; "
-            "choose an overlap larger than the objects to detect and a tile larger than that"
+            f"tile_size must be a positive number of pixels, got {tile_size}",
+            parameter="tile_size",
+        )
+    if not 0 <= overlap < tile_size:
+        raise RegionError(
+            f"overlap must be >= 0 and smaller than tile_size ({tile_size} px), got {overlap}; "
+            "choose an overlap larger than the objects to detect and a tile_size larger than that"
         )
     width, height = dimensions
     left, top, right, bottom = 0, 0, width, height
@@ -120,12 +123,12 @@ def plan_tiles(
                 f"{level}, downsample {downsample:g}); give a box in level-0 pixels inside it"
             )
     tiles: list[Tile] = []
-    xs = axis_starts(left, right, tile, overlap)
-    ys = axis_starts(top, bottom, tile, overlap)
+    xs = axis_starts(left, right, tile_size, overlap)
+    ys = axis_starts(top, bottom, tile_size, overlap)
     for ty in ys:
-        th = min(tile, bottom - ty)
+        th = min(tile_size, bottom - ty)
         for tx in xs:
-            tw = min(tile, right - tx)
+            tw = min(tile_size, right - tx)
             tiles.append(
                 Tile(
                     x=round(tx * downsample),
