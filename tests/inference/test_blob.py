@@ -51,9 +51,29 @@ def test_components_match_a_flood_fill(rows: int, cols: int, seed: int, p: float
         for *_, runs in label_components(mask)
     }
     assert found == _flood_fill_components(mask)
-    for top, left, bottom, right, area, runs in label_components(mask):
-        assert area == sum(e - s for _, s, e in runs)
-        assert all(top <= r < bottom and left <= s < e <= right for r, s, e in runs)
+    for component in label_components(mask):
+        assert component.area == sum(e - s for _, s, e in component.runs)
+        assert all(
+            component.top <= r < component.bottom and component.left <= s < e <= component.right
+            for r, s, e in component.runs
+        )
+        assert component.box == Box(
+            component.left, component.top, component.right, component.bottom
+        )
+
+
+def test_a_component_names_its_fields_and_unpacks_as_before() -> None:
+    """An L of 4 pixels and a lone pixel: named fields, a Box, and 0.1's tuple unpacking."""
+    mask = np.zeros((4, 5), dtype=bool)
+    mask[0, 0:2] = True
+    mask[1:3, 0] = True
+    mask[3, 4] = True
+    first, second = label_components(mask)
+    assert (first.top, first.left, first.bottom, first.right, first.area) == (0, 0, 3, 2, 4)
+    assert first.runs == [(0, 0, 2), (1, 0, 1), (2, 0, 1)]
+    assert second.box == Box(4, 3, 5, 4)
+    top, left, bottom, right, area, runs = second
+    assert (top, left, bottom, right, area, runs) == (3, 4, 4, 5, 1, [(3, 4, 5)])
 
 
 def _disc_image(

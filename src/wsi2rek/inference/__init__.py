@@ -8,7 +8,7 @@ SlideRunner (:func:`write_detections` picks one by the file's suffix);
 pipeline runs without AWS.
 """
 
-from wsi2rek.inference._blob import BlobDetector, label_components
+from wsi2rek.inference._blob import BlobDetector, Component, label_components
 from wsi2rek.inference._cache import TileCache
 from wsi2rek.inference._evaluate import (
     MITOS_MATCH_RADIUS_PX,
@@ -52,6 +52,7 @@ __all__ = [
     "HOTSPOT_MM2",
     "MITOS_MATCH_RADIUS_PX",
     "BlobDetector",
+    "Component",
     "DetectOptions",
     "DetectionFormat",
     "EvaluationResult",

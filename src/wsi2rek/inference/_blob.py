@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import attrs
 import numpy as np
@@ -13,7 +14,34 @@ from wsi2rek.detection import Detection, RGBImage
 from wsi2rek.errors import DetectionError
 from wsi2rek.geometry import Box
 
-__all__ = ["BlobDetector", "label_components"]
+__all__ = ["BlobDetector", "Component", "label_components"]
+
+
+class Component(NamedTuple):
+    """One 8-connected component of a mask, in the mask's pixel frame (row, column).
+
+    A named tuple, so ``top, left, bottom, right, area, runs = component`` still works.
+
+    Attributes:
+        top: First row.
+        left: First column.
+        bottom: Row after the last (exclusive).
+        right: Column after the last (exclusive).
+        area: Pixels in the component.
+        runs: Its horizontal runs, ``(row, start, stop)`` with ``stop`` exclusive.
+    """
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+    area: int
+    runs: list[tuple[int, int, int]]
+
+    @property
+    def box(self) -> Box:
+        """The bounding box, ``Box(left, top, right, bottom)`` in the mask's pixels."""
+        return Box(self.left, self.top, self.right, self.bottom)
 
 
 def _runs(mask: NDArray[np.bool_]) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
@@ -37,13 +65,11 @@ def _find(parent: list[int], i: int) -> int:
     return root
 
 
-def label_components(
-    mask: NDArray[np.bool_],
-) -> list[tuple[int, int, int, int, int, list[tuple[int, int, int]]]]:
+def label_components(mask: NDArray[np.bool_]) -> list[Component]:
     """8-connected components of a boolean mask, by scanline runs and union-find.
 
-    Returns one ``(top, left, bottom, right, area, runs)`` per component (bounds
-    exclusive at bottom/right; ``runs`` as ``(row, start, stop)``), ordered by top-left.
+    Returns one :class:`Component` per component (bounds exclusive at bottom/right),
+    ordered by top, then left.
     """
     rows_, starts_, stops_ = _runs(mask)
     rows, starts, stops = rows_.tolist(), starts_.tolist(), stops_.tolist()
@@ -70,7 +96,7 @@ def label_components(
     groups: dict[int, list[int]] = {}
     for i in range(n):
         groups.setdefault(_find(parent, i), []).append(i)
-    out = []
+    out: list[Component] = []
     for members in groups.values():
         runs = [(rows[k], starts[k], stops[k]) for k in members]
         top = min(r for r, _, _ in runs)
@@ -78,8 +104,8 @@ def label_components(
         left = min(s for _, s, _ in runs)
         right = max(e for _, _, e in runs)
         area = sum(e - s for _, s, e in runs)
-        out.append((top, left, bottom, right, area, runs))
-    out.sort(key=lambda c: (c[0], c[1]))
+        out.append(Component(top, left, bottom, right, area, runs))
+    out.sort(key=lambda c: (c.top, c.left))
     return out
 
 
@@ -194,7 +220,8 @@ class BlobDetector:
         if not dark.any():
             return []
         found: list[Detection] = []
-        for top, left, bottom, right, area, runs in label_components(dark):
+        for blob in label_components(dark):
+            top, left, bottom, right, area, runs = blob
             touches = top == 0 or left == 0 or bottom == height or right == width
             radius = math.sqrt(area / math.pi)
             if touches:
@@ -208,7 +235,7 @@ class BlobDetector:
             size = min(1.0, fill, radius / (2 * self.min_radius))
             score = size * (_roundness(runs) + contrast) / 2
             confidence = round(100.0 * min(1.0, max(0.0, score)), 3)
-            found.append(Detection(self.label, confidence, Box(left, top, right, bottom)))
+            found.append(Detection(self.label, confidence, blob.box))
         return found
 
     def __call__(self, image: RGBImage, /) -> Sequence[Detection]:
