@@ -13,7 +13,13 @@ import pytest
 from PIL import Image
 
 from tests.recording import Recorder
-from wsi2rek.dataset import Manifest, build_dataset, validate_manifest, write_previews
+from wsi2rek.dataset import (
+    DatasetSummary,
+    Manifest,
+    build_dataset,
+    validate_manifest,
+    write_previews,
+)
 from wsi2rek.errors import (
     DatasetError,
     DatasetMismatchError,
@@ -73,26 +79,44 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return out
 
 
-def test_folder_layout_and_contents(slides: dict[str, str], tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def built(
+    slides: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[PatchPlan, Path, DatasetSummary]:
+    """One in-process build of the 12-patch plan, read by the tests below (never written to)."""
     plan = make_plan(slides)
-    out = tmp_path / "ds"
-    summary = build_dataset(plan, out, workers=0)
+    out = tmp_path_factory.mktemp("built") / "ds"
+    return plan, out, build_dataset(plan, out, workers=0)
+
+
+def test_a_first_build_writes_every_image(built: tuple[PatchPlan, Path, DatasetSummary]) -> None:
+    _, _, summary = built
     assert summary.ok
-    assert summary.images == summary.written == 12
-    assert summary.reused == 0
+    assert (summary.images, summary.written, summary.reused) == (12, 12, 0)
+
+
+def test_the_folder_holds_manifests_records_and_previews(
+    built: tuple[PatchPlan, Path, DatasetSummary],
+) -> None:
+    _, out, _ = built
     files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
-    assert {
-        "train.manifest",
-        "test.manifest",
-        "patches.jsonl",
-        "dataset.json",
-        "plan.json",
-    } <= files
-    assert {"preview/alpha.png", "preview/beta.png"} <= files
+    expected = {"train.manifest", "test.manifest", "patches.jsonl", "dataset.json", "plan.json"}
+    assert expected | {"preview/alpha.png", "preview/beta.png"} <= files
+
+
+def test_each_patch_is_an_rgb_png_of_the_window_size(
+    built: tuple[PatchPlan, Path, DatasetSummary],
+) -> None:
+    plan, out, _ = built
     for spec in plan.patches:
-        image = out / "images" / spec.split / f"{spec.name}.png"
-        with Image.open(image) as im:
+        with Image.open(out / "images" / spec.split / f"{spec.name}.png") as im:
             assert (im.format, im.mode, im.size) == ("PNG", "RGB", (SIZE, SIZE))
+
+
+def test_the_train_manifest_lists_the_train_patches_in_plan_order(
+    built: tuple[PatchPlan, Path, DatasetSummary],
+) -> None:
+    plan, out, _ = built
     train = Manifest.read(out / "train.manifest")
     assert [ln.source_ref for ln in train.lines] == [
         f"images/train/{p.name}.png" for p in plan.split("train")
@@ -100,19 +124,41 @@ def test_folder_layout_and_contents(slides: dict[str, str], tmp_path: Path) -> N
     assert train.lines[0].boxes == ((0, 20, 30, 40, 40),)
     assert train.lines[0].class_map == {0: "mitotic figure"}
     assert validate_manifest(out / "train.manifest").ok
+
+
+def test_patches_jsonl_has_one_row_per_patch(
+    built: tuple[PatchPlan, Path, DatasetSummary],
+) -> None:
+    plan, out, _ = built
     rows = [json.loads(x) for x in (out / "patches.jsonl").read_text().splitlines()]
     assert len(rows) == 12
     assert rows[1]["labels"] == {"mitotic figure": 1}
     assert rows[1]["window"] == plan.patches[1].to_dict()["window"]
+
+
+def test_dataset_json_records_the_plan_and_the_versions(
+    built: tuple[PatchPlan, Path, DatasetSummary],
+) -> None:
+    plan, out, _ = built
     info = json.loads((out / "dataset.json").read_text())
-    assert info["status"] == "complete"
-    assert info["fingerprint"] == plan.fingerprint()
-    assert info["seed"] == 0
+    assert (info["status"], info["fingerprint"], info["seed"]) == (
+        "complete",
+        plan.fingerprint(),
+        0,
+    )
     assert info["label_map"] == {"mitotic figure": [2], "look-alike": [1]}
     assert info["labels"] == {"mitotic figure": 0, "look-alike": 1}
     assert set(info["versions"]) >= {"wsi2rek", "openslide", "numpy", "Pillow"}
-    assert info["counts"]["images"] == 12
+
+
+def test_background_patches_are_counted_in_dataset_json_and_the_summary(
+    built: tuple[PatchPlan, Path, DatasetSummary],
+) -> None:
+    plan, out, summary = built
+    info = json.loads((out / "dataset.json").read_text())
     background = sum(1 for p in plan.split("train") if not p.boxes)
+    assert background > 0
+    assert info["counts"]["images"] == 12
     assert info["counts"]["splits"]["train"]["background"] == background
     assert summary.validation["train"].background == background
 

@@ -58,48 +58,79 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return db, slides
 
 
-def test_plan_is_deterministic_and_complete(dataset: tuple[Path, Path]) -> None:
+@pytest.fixture(scope="module")
+def plan(dataset: tuple[Path, Path]) -> PatchPlan:
+    """The plan the tests below read: seed 3, gamma.svs as the test slide."""
     db, slides = dataset
-    plan = plan_dataset(db, slides, LABELS, seed=3, test_slides=["gamma.svs"])
+    return plan_dataset(db, slides, LABELS, seed=3, test_slides=["gamma.svs"])
+
+
+def test_the_same_inputs_give_the_same_plan(dataset: tuple[Path, Path], plan: PatchPlan) -> None:
+    """A LabelMap or a mapping, and test slide names in any case: the same fingerprint."""
+    db, slides = dataset
     again = plan_dataset(db, slides, LabelMap(LABELS), seed=3, test_slides=["GAMMA.svs"])
     assert plan.fingerprint() == again.fingerprint()
     assert plan.labels == ("mitotic figure", "look-alike")
+
+
+def test_slides_are_found_whatever_the_case_on_disk(plan: PatchPlan) -> None:
     assert set(plan.slide_paths) == {"alpha.svs", "beta.svs", "gamma.svs", "delta.png"}
     assert plan.slide_paths["delta.png"].endswith("DELTA.PNG")
-    # one window per mapped object that fits, ordered by split, slide, top, left
+
+
+def test_patches_are_ordered_by_split_slide_top_left(plan: PatchPlan) -> None:
     keys = [(p.split != "train", p.slide, p.window.top, p.window.left) for p in plan.patches]
     assert keys == sorted(keys)
+
+
+def test_the_test_slide_is_test_and_the_others_train(plan: PatchPlan) -> None:
     assert {p.slide for p in plan.split("test")} == {"gamma.svs"}
     assert {p.slide for p in plan.split("train")} == {"alpha.svs", "beta.svs"}
+    assert plan.params["split"]["train"] == ["alpha.svs", "beta.svs", "delta.png"]
+    assert plan.params["split"]["test"] == ["gamma.svs"]
+
+
+def test_params_record_the_inputs_as_json(plan: PatchPlan) -> None:
     params = plan.params
     assert params["seed"] == 3
     assert params["label_map"] == {"mitotic figure": [2], "look-alike": [1]}
-    assert params["split"]["train"] == ["alpha.svs", "beta.svs", "delta.png"]
-    assert params["split"]["test"] == ["gamma.svs"]
-    assert params["ignored_classes"] == {"3": 3, "4": 1}  # class 4 is a ROI only on request
-    assert params["skipped"] == {
+    assert params["sampler"]["type"] == "object"
+    assert params["spot_radius_px"] == 25
+    assert json.loads(json.dumps(params)) == params
+
+
+def test_params_count_ignored_classes_and_skipped_inputs(plan: PatchPlan) -> None:
+    """Class 3 is not in the label map; class 4 is an ROI, used only on request."""
+    assert plan.params["ignored_classes"] == {"3": 3, "4": 1}
+    assert plan.params["skipped"] == {
         "degenerate_annotation": 1,
         "outside_slide": 1,
         "slide_missing": 1,
         "slide_too_small": 1,
     }
+    missing = [s for s in plan.skipped if s.reason == "slide_missing"]
+    assert [s.slide for s in missing] == ["missing.svs"]
+
+
+def test_params_counts_match_the_patches(plan: PatchPlan) -> None:
+    params = plan.params
     assert params["patches"]["train"] + params["patches"]["test"] == len(plan.patches)
     total_boxes = sum(sum(v.values()) for v in params["boxes"].values())
     assert total_boxes == sum(len(p.boxes) for p in plan.patches)
     assert params["objects"] == {"mitotic figure": 10, "look-alike": 9}
-    assert params["sampler"]["type"] == "object"
-    assert params["spot_radius_px"] == 25
-    json.dumps(params)  # JSON-ready
-    # every labelled object is listed, and no window cuts one (reject policy)
     assert sum(len(v) for v in plan.objects.values()) == 19
-    for p in plan.patches:
-        for o in plan.objects[p.slide]:
-            bounds = Box(0, 0, 2600, 2000)
-            assert classify(o.box, p.window, 16, bounds) is not Placement.CROSSING
-    reasons = {s.reason for s in plan.skipped}
-    assert "slide_missing" in reasons
-    missing = next(s for s in plan.skipped if s.reason == "slide_missing")
-    assert missing.slide == "missing.svs"
+
+
+def test_no_window_cuts_a_labelled_object(plan: PatchPlan) -> None:
+    """The default edge policy rejects a window whose edge or margin crosses an object."""
+    bounds = Box(0, 0, 2600, 2000)
+    crossing = [
+        (p.slide, p.window, o.box)
+        for p in plan.patches
+        for o in plan.objects[p.slide]
+        if classify(o.box, p.window, 16, bounds) is Placement.CROSSING
+    ]
+    assert crossing == []
 
 
 def test_plan_round_trips_through_json(dataset: tuple[Path, Path], tmp_path: Path) -> None:
