@@ -154,3 +154,29 @@ def test_ensure_datasets_takes_manifests_as_given(
         {"Bucket": "bkt", "Name": "a/train.s3.manifest"},
         {"Bucket": "bkt", "Name": "b/test.manifest"},
     ]
+
+
+def test_without_an_s3_client_the_lookup_uses_the_projects_region(
+    rek: RekognitionClient,
+    s3: S3Client,
+    bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As ``CustomLabelsModel`` does, the default S3 client is made in the region of the
+    project's ARN, not the machine's default region. (The client factory is replaced so
+    that no request leaves for real AWS; the moto client answers instead.)"""
+    import wsi2rek.aws._project as project_module
+
+    _put(s3, bucket, "ds/train.s3.manifest")
+    regions: list[str | None] = []
+
+    def factory(*, region_name: str | None = None, **_: object) -> S3Client:
+        regions.append(region_name)
+        return s3
+
+    monkeypatch.setattr(project_module, "make_s3_client", factory)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    project = CustomLabelsProject.get_or_create("p", client=rek, poll_interval=0.02)
+    assert project.ensure_datasets(f"s3://{bucket}/ds/") is True
+    assert regions == [project.arn.split(":")[3]]
+    assert regions != ["eu-west-1"]

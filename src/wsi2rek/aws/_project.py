@@ -335,7 +335,8 @@ class CustomLabelsProject:
         Args:
             dataset: The S3 prefix of an uploaded dataset folder or a training manifest's
                 URI (found with :func:`find_manifests`, with the project's ``s3_client``,
-                or a default one when it has none), or the manifests themselves.
+                or a default one in the project's region when it has none), or the manifests
+                themselves.
             timeout: How long to wait for each dataset (as :meth:`create_datasets`).
 
         Returns:
@@ -350,7 +351,9 @@ class CustomLabelsProject:
             _log.info("project %s already has datasets; training from them", self.name)
             return False
         if isinstance(dataset, str):
-            s3 = self.s3_client if self.s3_client is not None else make_s3_client()
+            s3 = self.s3_client
+            if s3 is None:  # as CustomLabelsModel does: the project's region (from its ARN)
+                s3 = make_s3_client(region_name=self.arn.split(":")[3])
             dataset = find_manifests(dataset, s3_client=s3)
         self.create_datasets(
             dataset.train, dataset.test, distribute=dataset.test is None, timeout=timeout
